@@ -1,0 +1,403 @@
+"""Edge semantics: which kinds may connect, what a handle means, and the node fields edges write.
+
+Edge-derived ("linked") values are recomputed on every check from the current edges only: first every
+previously derived value is stripped, then each edge writes its values (see :func:`derive_linked_fields`).
+A removed edge therefore removes what it wrote, renames propagate, and stale values sent by a client are
+replaced. Selectors written here use the ``trellis.dev/node`` label; the renderer adds the
+``trellis.dev/workflow`` label next to it, since node ids are only unique within a workflow.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from app.domain.workflows import Edge, Node
+
+NODE_LABEL = "trellis.dev/node"
+"""The label every object (and pod template) Trellis renders carries, holding its node id."""
+
+OUTPUT_HANDLE = "output"
+"""The NetworkPolicy handle that selects a workload as the policy's own pods."""
+
+DEFAULT_INGRESS_PATH: Mapping[str, str] = {"id": "path-1", "path": "/", "pathType": "Prefix"}
+"""The path an Ingress gets when it is connected without a handle and has none."""
+
+_WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+_SERVED = ("Deployment", "StatefulSet", "DaemonSet")
+_SCALABLE = ("Deployment", "StatefulSet")
+_CLAIMING = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRule:
+    """One allowed connection ``source_kind → target_kind``; ``handle`` says what a sourceHandle means."""
+
+    source_kind: str
+    target_kind: str
+    description: str
+    handle: str | None = None
+
+
+def _rules(
+    source: str, targets: Sequence[str], description: str, handle: str | None = None
+) -> list[EdgeRule]:
+    return [EdgeRule(source, target, description, handle) for target in targets]
+
+
+EDGE_RULES: tuple[EdgeRule, ...] = (
+    *_rules(
+        "Service",
+        _SERVED,
+        "The Service sends traffic to the workload's pods: it gets targetApp, targetPort (the workload's "
+        "port) and _linkedDeployment. A Service connects to one workload.",
+    ),
+    *_rules(
+        "Ingress",
+        ("Service",),
+        "The Ingress path routes to the Service: the path gets serviceName, servicePort and _linkedService.",
+        "The id of the Ingress path to route; none means the first path (created as / when there is none). "
+        "A path routes to one Service.",
+    ),
+    *_rules(
+        "HorizontalPodAutoscaler",
+        _SCALABLE,
+        "The autoscaler scales the workload: it gets scaleTargetKind, scaleTargetName and _linkedTarget. "
+        "It scales one workload, and a workload has at most one autoscaler.",
+    ),
+    *_rules(
+        "ConfigMap",
+        _WORKLOADS,
+        "The workload mounts the ConfigMap read-only (at its mountPath, else /etc/config) and lists it in "
+        "_linkedConfigMaps.",
+    ),
+    *_rules(
+        "Secret",
+        _WORKLOADS,
+        "The workload mounts the Secret read-only (at its mountPath, else /etc/secrets) and lists it in "
+        "_linkedSecrets.",
+    ),
+    *_rules(
+        "PersistentVolumeClaim",
+        _CLAIMING,
+        "The workload mounts the claim at /data/<claim name> and lists it in _linkedPVCs.",
+    ),
+    *_rules(
+        "NetworkPolicy",
+        _WORKLOADS,
+        "The policy applies to the workload's pods (output handle), or the workload becomes a peer of one "
+        "of its rules (rule handle). The policy lists output-connected workloads in _linkedWorkloads.",
+        "'output' (or none): the policy selects the workload's pods — podSelector is set when exactly one "
+        "workload is connected so; a rule id: the workload is added to that rule's from (ingress rules) or "
+        "to (egress rules).",
+    ),
+)
+"""Every allowed connection, by source kind."""
+
+_BY_PAIR: Mapping[tuple[str, str], EdgeRule] = {(r.source_kind, r.target_kind): r for r in EDGE_RULES}
+
+SINGLE_TARGET_SOURCES = frozenset({"Service", "HorizontalPodAutoscaler", "Ingress"})
+"""Kinds with at most one edge per source handle (see :func:`effective_handle`): one workload per Service
+and per autoscaler, one Service per Ingress path."""
+
+SINGLE_SOURCE_KINDS = frozenset({"HorizontalPodAutoscaler"})
+"""Kinds of which a target may have at most one connected."""
+
+
+def edge_rule(source_kind: str, target_kind: str) -> EdgeRule | None:
+    """The rule allowing ``source_kind → target_kind``, or ``None`` when they cannot connect."""
+    return _BY_PAIR.get((source_kind, target_kind))
+
+
+def allowed_targets(kind: str) -> tuple[str, ...]:
+    """The kinds a node of ``kind`` may connect to, in table order (empty when it is never a source)."""
+    return tuple(r.target_kind for r in EDGE_RULES if r.source_kind == kind)
+
+
+def display_name(node: Node) -> str:
+    """The object name a node renders to: its ``name``, else its id."""
+    name = node.data.get("name")
+    return name if isinstance(name, str) and name else node.id
+
+
+def effective_handle(source: Node, edge: Edge) -> str | None:
+    """What the edge's sourceHandle selects on ``source``, with the defaults filled in.
+
+    Ingress: the path id (none → the first path's id, or the default path's). NetworkPolicy: ``output``
+    or a rule id. Other kinds: ``None`` (their handles mean nothing).
+    """
+    handle = edge.source_handle or None
+    if source.kind == "Ingress":
+        if handle:
+            return handle
+        paths = _items(source.data, "paths")
+        return str(paths[0].get("id")) if paths else DEFAULT_INGRESS_PATH["id"]
+    if source.kind == "NetworkPolicy":
+        return handle or OUTPUT_HANDLE
+    return None
+
+
+def handle_problem(source: Node, handle: str | None) -> str | None:
+    """Why ``handle`` (a sourceHandle) names nothing on ``source``, or ``None`` when it is fine."""
+    if not handle:
+        return None
+    if source.kind == "Ingress":
+        ids = [str(p.get("id")) for p in _items(source.data, "paths")]
+        if handle in (ids or [DEFAULT_INGRESS_PATH["id"]]):
+            return None
+        if not ids:
+            return (
+                f"Ingress {display_name(source)!r} has no paths yet: connect without a handle to create "
+                f"{DEFAULT_INGRESS_PATH['id']!r}, or add a path first"
+            )
+        return (
+            f"Ingress {display_name(source)!r} has no path with id {handle!r} (its paths: {', '.join(ids)})"
+        )
+    if source.kind == "NetworkPolicy":
+        ids = [str(r.get("id")) for key in ("ingressRules", "egressRules") for r in _items(source.data, key)]
+        if handle == OUTPUT_HANDLE or handle in ids:
+            return None
+        listed = ", ".join([OUTPUT_HANDLE, *ids])
+        return (
+            f"NetworkPolicy {display_name(source)!r} has no handle {handle!r}: use {OUTPUT_HANDLE!r} or a "
+            f"rule id (its handles: {listed})"
+        )
+    return None
+
+
+def _items(data: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    value = data.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+# --- derivation ---------------------------------------------------------------------------------------------
+
+_MOUNTS = {
+    "ConfigMap": ("configMap", "_linkedConfigMaps", "/etc/config"),
+    "Secret": ("secret", "_linkedSecrets", "/etc/secrets"),
+    "PersistentVolumeClaim": ("persistentVolumeClaim", "_linkedPVCs", None),
+}
+_WORKLOAD_LINKS = ("_linkedConfigMaps", "_linkedSecrets", "_linkedPVCs")
+
+
+@dataclass(slots=True)
+class _Work:
+    """Node data being derived, and the edge-derived mounts each workload had before (by source node)."""
+
+    data: dict[str, dict[str, Any]]
+    old_mounts: dict[str, dict[str, dict[str, Any]]]
+
+
+def derive_linked_fields(nodes: Sequence[Node], edges: Sequence[Edge]) -> tuple[Node, ...]:
+    """``nodes`` with every edge-derived value recomputed from ``edges`` (the inputs are not changed).
+
+    Expects sanitised nodes with canonical kinds and checked edges; edges that do not fit the table or
+    whose ends are missing are skipped. Idempotent: deriving again from the result changes nothing.
+    A workload keeps the mountPath, subPath (and, for claims, readOnly) of an edge-derived mount it had
+    for the same source node, so a user's changes to those survive; a mount without a nodeId of the same
+    volume is taken over by the edge the same way. Everything else is rewritten. A default Ingress path
+    created for an edge stays when the edge goes (it is then the user's).
+    """
+    work = _Work({}, {})
+    for node in nodes:
+        data = copy.deepcopy(node.data)
+        work.old_mounts[node.id] = _strip(node.kind, data)
+        work.data[node.id] = data
+    by_id = {node.id: node for node in nodes}
+    for edge in edges:
+        source, target = by_id.get(edge.source), by_id.get(edge.target)
+        if source is None or target is None or edge_rule(source.kind, target.kind) is None:
+            continue
+        _write(work, edge, source, target)
+    for node in nodes:
+        if node.kind == "NetworkPolicy":
+            _select_linked_workloads(work.data[node.id])
+    return tuple(replace(node, data=work.data[node.id]) for node in nodes)
+
+
+def _strip(kind: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Remove edge-derived values from ``data``; return the edge-derived mounts by source node id."""
+    if kind == "Service":
+        if data.pop("_linkedDeployment", None) is not None:
+            data.pop("targetPort", None)
+        data.pop("targetApp", None)
+    elif kind == "Ingress":
+        for path in _items(data, "paths"):
+            if path.pop("_linkedService", None) is not None:
+                path.pop("serviceName", None)
+                path.pop("servicePort", None)
+    elif kind == "HorizontalPodAutoscaler":
+        if data.pop("_linkedTarget", None) is not None:
+            data.pop("scaleTargetKind", None)
+            data.pop("scaleTargetName", None)
+    elif kind == "NetworkPolicy":
+        if data.pop("_linkedWorkloads", None) is not None:
+            data.pop("podSelector", None)
+        for key, peers in (("ingressRules", "from"), ("egressRules", "to")):
+            for rule in _items(data, key):
+                _drop_items(rule, peers, "_linkedWorkload")
+    elif kind in _WORKLOADS:
+        return _strip_mounts(data)
+    return {}
+
+
+def _strip_mounts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    for key in _WORKLOAD_LINKS:
+        data.pop(key, None)
+    mounts = data.get("volumeMounts")
+    if not isinstance(mounts, list):
+        return {}
+    derived = {str(m["nodeId"]): m for m in mounts if isinstance(m, dict) and m.get("nodeId")}
+    _drop_items(data, "volumeMounts", "nodeId")
+    return derived
+
+
+def _drop_items(data: dict[str, Any], key: str, marker: str) -> None:
+    """Remove the items of the list ``data[key]`` that carry ``marker``; remove the key if none is left."""
+    items = data.get(key)
+    if not isinstance(items, list):
+        return
+    kept = [item for item in items if not (isinstance(item, dict) and item.get(marker))]
+    if len(kept) == len(items):
+        return
+    if kept:
+        data[key] = kept
+    else:
+        del data[key]
+
+
+def _write(work: _Work, edge: Edge, source: Node, target: Node) -> None:
+    own, other = work.data[source.id], work.data[target.id]
+    if source.kind == "Service":
+        own["targetApp"] = display_name(target)
+        port = other.get("port")
+        if isinstance(port, int):
+            own["targetPort"] = port
+        else:
+            own.pop("targetPort", None)
+        own["_linkedDeployment"] = target.id
+    elif source.kind == "Ingress":
+        _route(own, effective_handle(replace(source, data=own), edge), target, other)
+    elif source.kind == "HorizontalPodAutoscaler":
+        own["scaleTargetKind"] = target.kind
+        own["scaleTargetName"] = display_name(target)
+        own["_linkedTarget"] = target.id
+    elif source.kind in _MOUNTS:
+        _mount(other, work.old_mounts[target.id].get(source.id), source, own)
+    elif source.kind == "NetworkPolicy":
+        _police(own, edge.source_handle or OUTPUT_HANDLE, source, target)
+
+
+def _route(
+    ingress: dict[str, Any], path_id: str | None, service: Node, service_data: Mapping[str, Any]
+) -> None:
+    paths = ingress.get("paths")
+    if not isinstance(paths, list) or not paths:
+        paths = ingress["paths"] = [dict(DEFAULT_INGRESS_PATH)]
+    for path in paths:
+        if isinstance(path, dict) and path.get("id") == path_id:
+            path["serviceName"] = display_name(service)
+            path["servicePort"] = _service_port(service_data)
+            path["_linkedService"] = service.id
+            return
+
+
+def _service_port(data: Mapping[str, Any]) -> int:
+    port = data.get("port")
+    if isinstance(port, int):
+        return port
+    for item in _items(data, "ports"):
+        if isinstance(item.get("port"), int):
+            return int(item["port"])
+    return 80
+
+
+def _mount(
+    workload: dict[str, Any], before: Mapping[str, Any] | None, source: Node, own: Mapping[str, Any]
+) -> None:
+    volume_type, link_key, fallback = _MOUNTS[source.kind]
+    name = display_name(source)
+    default_path = (own.get("mountPath") or fallback) if fallback else f"/data/{name}"
+    previous = before or _adopt(workload, volume_type, name)
+    mount: dict[str, Any] = {
+        "type": volume_type,
+        "name": name,
+        "mountPath": previous.get("mountPath") or default_path,
+        "nodeId": source.id,
+        "readOnly": True if fallback else bool(previous.get("readOnly", False)),
+    }
+    if previous.get("subPath"):
+        mount["subPath"] = previous["subPath"]
+    workload.setdefault("volumeMounts", []).append(mount)
+    links = workload.setdefault(link_key, [])
+    if source.id not in links:
+        links.append(source.id)
+
+
+def _adopt(workload: dict[str, Any], volume_type: str, name: str) -> Mapping[str, Any]:
+    """Take out a user mount of the same volume without a nodeId (as the reference's imports wrote them),
+    so the edge's mount keeps its path instead of mounting the volume twice."""
+    mounts = workload.get("volumeMounts")
+    if not isinstance(mounts, list):
+        return {}
+    for index, mount in enumerate(mounts):
+        if (
+            isinstance(mount, dict)
+            and not mount.get("nodeId")
+            and mount.get("type") == volume_type
+            and mount.get("name") == name
+        ):
+            del mounts[index]
+            if not mounts:
+                del workload["volumeMounts"]
+            return mount
+    return {}
+
+
+def _police(policy: dict[str, Any], handle: str, source: Node, workload: Node) -> None:
+    if handle == OUTPUT_HANDLE:
+        linked = policy.setdefault("_linkedWorkloads", [])
+        if workload.id not in linked:
+            linked.append(workload.id)
+        return
+    for key, peers_key in (("ingressRules", "from"), ("egressRules", "to")):
+        for rule in _items(policy, key):
+            if rule.get("id") != handle:
+                continue
+            peers = rule.get(peers_key)
+            if not isinstance(peers, list):
+                peers = rule[peers_key] = []
+            peer: dict[str, Any] = {
+                "id": _free_id(f"linked-{workload.id}", peers),
+                "type": "podSelector",
+                "podSelector": {NODE_LABEL: workload.id},
+                "_linkedWorkload": workload.id,
+            }
+            namespace, own_namespace = workload.data.get("namespace"), source.data.get("namespace")
+            if namespace and own_namespace and namespace != own_namespace:
+                peer["namespaceSelector"] = {"kubernetes.io/metadata.name": namespace}
+            peers.append(peer)
+            return
+
+
+def _free_id(wanted: str, items: Sequence[Any]) -> str:
+    taken = {item.get("id") for item in items if isinstance(item, dict)}
+    candidate, n = wanted, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{wanted}-{n}"
+    return candidate
+
+
+def _select_linked_workloads(policy: dict[str, Any]) -> None:
+    """One output-linked workload → ``podSelector`` selects it; several → no podSelector (the renderer
+    selects ``trellis.dev/node In _linkedWorkloads``)."""
+    linked = policy.get("_linkedWorkloads")
+    if not linked:
+        return
+    if len(linked) == 1:
+        policy["podSelector"] = {NODE_LABEL: linked[0]}
+    else:
+        policy.pop("podSelector", None)
