@@ -1,0 +1,125 @@
+"""One Settings object, read from the environment once (prefix ``TRELLIS_``) and passed down."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+# Values that must never be used as secrets outside development.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev", "development", "test"})
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of Trellis. README.md has the table of environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TRELLIS_", extra="ignore", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Path("./data")
+    store_url: str = ""  # default: sqlite file in data_dir
+    public_url: str = ""  # default: http://{host}:{port}
+    frontend_url: str = ""
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    websocket_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    jwt_secret: SecretStr = SecretStr("")
+    encryption_keys: SecretStr = SecretStr("")  # comma-separated Fernet keys, newest first
+    token_ttl_seconds: int = Field(24 * 3600, gt=0)
+    refresh_max_age_seconds: int = Field(7 * 24 * 3600, gt=0)
+    session_cache_seconds: float = Field(2.0, ge=0, le=10)
+    bcrypt_rounds: int = Field(12, ge=4, le=16)
+    min_password_length: int = Field(8, ge=6)
+
+    max_body_bytes: int = Field(1_048_576, gt=0)
+    max_query_depth: int = Field(12, gt=0)
+    max_query_tokens: int = Field(5_000, gt=0)
+    max_aliases: int = Field(30, gt=0)
+    max_batch_operations: int = Field(10, gt=0)
+    document_cache_size: int = Field(512, gt=0)
+    page_size_default: int = Field(20, gt=0)
+    page_size_max: int = Field(100, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", "websocket_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            _require_secret("TRELLIS_JWT_SECRET", self.jwt_secret.get_secret_value())
+            if not self.encryption_keys.get_secret_value().strip():
+                raise ValueError("TRELLIS_ENCRYPTION_KEYS must be set in production")
+        return self
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'trellis.db'}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def _require_secret(name: str, value: str) -> None:
+    if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{name} must be a random secret of at least {MIN_SECRET_LENGTH} characters")
+
+
+def with_development_secrets(settings: Settings) -> Settings:
+    """Fill a missing JWT secret or keyring in development from files kept in the data directory.
+
+    Each is generated once (with a warning) and reused on every later start, so tokens and encrypted
+    values survive restarts. Production settings are returned unchanged (they are validated instead).
+    """
+    if settings.environment is not Environment.DEVELOPMENT:
+        return settings
+    updates: dict[str, SecretStr] = {}
+    if not settings.jwt_secret.get_secret_value():
+        updates["jwt_secret"] = SecretStr(_kept_secret(settings.data_dir / "jwt-secret", _random_secret))
+    if not settings.encryption_keys.get_secret_value():
+        updates["encryption_keys"] = SecretStr(_kept_secret(settings.data_dir / "encryption-key", _fernet_key))
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _random_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def _fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    log.warning("development: generated %s (kept for later starts; set it explicitly in production)", path)
+    return value
