@@ -1,0 +1,299 @@
+"""Mapping between domain objects and JSON-safe documents, shared by every backend.
+
+A document is a ``dict`` of JSON values (``str``, ``int``, ``float``, ``bool``, ``None``, lists and
+dicts), keyed by the domain field names, with the record's id under ``"id"``. Datetimes are written as
+fixed-width ISO-8601 strings in UTC (``2024-05-01T12:00:00.000000Z``), so that the string order is the
+time order (keyset pagination compares them as text) and microseconds survive every backend; naive
+datetimes are refused. Reading a document gives timezone-aware UTC datetimes back.
+
+The SQLite backend stores nested parts (``canvas``, ``detail``) as JSON text with :func:`dumps` and
+:func:`loads`; the MongoDB backend stores documents as they are, with ``"id"`` renamed to ``"_id"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from app.domain.audit import AuditEntry, AuditOutcome
+from app.domain.users import Session, User, UserRole
+from app.domain.versions import Version
+from app.domain.workflows import Canvas, Edge, Node, Position, Workflow, WorkflowStatus
+from app.domain.workspaces import MemberRole, Membership, Workspace
+
+Document = dict[str, Any]
+
+
+def encode_datetime(value: datetime) -> str:
+    """A timezone-aware datetime as a fixed-width UTC string; naive datetimes are a ``ValueError``."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: use a timezone-aware one")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def decode_datetime(value: str) -> datetime:
+    """The datetime written by :func:`encode_datetime`, timezone-aware in UTC."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def encode_optional_datetime(value: datetime | None) -> str | None:
+    return None if value is None else encode_datetime(value)
+
+
+def decode_optional_datetime(value: str | None) -> datetime | None:
+    return None if value is None else decode_datetime(value)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text; NaN and infinities are refused, as JSON has no spelling for them."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def loads(text: str) -> Any:
+    return json.loads(text)
+
+
+# Canvas ------------------------------------------------------------------------------------------------
+
+
+def canvas_to_doc(canvas: Canvas) -> Document:
+    return {
+        "nodes": [
+            {
+                "id": node.id,
+                "kind": node.kind,
+                "position": {"x": node.position.x, "y": node.position.y},
+                "data": dict(node.data),
+            }
+            for node in canvas.nodes
+        ],
+        "edges": [
+            {
+                "id": edge.id,
+                "source": edge.source,
+                "target": edge.target,
+                "source_handle": edge.source_handle,
+                "target_handle": edge.target_handle,
+            }
+            for edge in canvas.edges
+        ],
+    }
+
+
+def canvas_from_doc(doc: Mapping[str, Any]) -> Canvas:
+    return Canvas(
+        nodes=tuple(
+            Node(
+                id=node["id"],
+                kind=node["kind"],
+                position=Position(x=float(node["position"]["x"]), y=float(node["position"]["y"])),
+                data=dict(node.get("data") or {}),
+            )
+            for node in doc.get("nodes", ())
+        ),
+        edges=tuple(
+            Edge(
+                id=edge["id"],
+                source=edge["source"],
+                target=edge["target"],
+                source_handle=edge.get("source_handle"),
+                target_handle=edge.get("target_handle"),
+            )
+            for edge in doc.get("edges", ())
+        ),
+    )
+
+
+# Users and sessions ------------------------------------------------------------------------------------
+
+
+def user_to_doc(user: User) -> Document:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "password_hash": user.password_hash,
+        "role": user.role.value,
+        "disabled": user.disabled,
+        "created_at": encode_datetime(user.created_at),
+        "updated_at": encode_datetime(user.updated_at),
+    }
+
+
+def user_from_doc(doc: Mapping[str, Any]) -> User:
+    return User(
+        id=doc["id"],
+        email=doc["email"],
+        name=doc["name"],
+        password_hash=doc["password_hash"],
+        role=UserRole(doc["role"]),
+        disabled=bool(doc["disabled"]),
+        created_at=decode_datetime(doc["created_at"]),
+        updated_at=decode_datetime(doc["updated_at"]),
+    )
+
+
+def session_to_doc(session: Session) -> Document:
+    return {
+        "id": session.id,
+        "user_id": session.user_id,
+        "created_at": encode_datetime(session.created_at),
+        "revoked_at": encode_optional_datetime(session.revoked_at),
+    }
+
+
+def session_from_doc(doc: Mapping[str, Any]) -> Session:
+    return Session(
+        id=doc["id"],
+        user_id=doc["user_id"],
+        created_at=decode_datetime(doc["created_at"]),
+        revoked_at=decode_optional_datetime(doc.get("revoked_at")),
+    )
+
+
+# Workspaces and memberships ----------------------------------------------------------------------------
+
+
+def workspace_to_doc(workspace: Workspace) -> Document:
+    return {
+        "id": workspace.id,
+        "name": workspace.name,
+        "personal": workspace.personal,
+        "created_by": workspace.created_by,
+        "created_at": encode_datetime(workspace.created_at),
+    }
+
+
+def workspace_from_doc(doc: Mapping[str, Any]) -> Workspace:
+    return Workspace(
+        id=doc["id"],
+        name=doc["name"],
+        personal=bool(doc["personal"]),
+        created_by=doc["created_by"],
+        created_at=decode_datetime(doc["created_at"]),
+    )
+
+
+def membership_to_doc(membership: Membership) -> Document:
+    """A membership has no id of its own: ``(workspace_id, user_id)`` is its key."""
+    return {
+        "workspace_id": membership.workspace_id,
+        "user_id": membership.user_id,
+        "role": membership.role.value,
+        "created_at": encode_datetime(membership.created_at),
+    }
+
+
+def membership_from_doc(doc: Mapping[str, Any]) -> Membership:
+    return Membership(
+        workspace_id=doc["workspace_id"],
+        user_id=doc["user_id"],
+        role=MemberRole(doc["role"]),
+        created_at=decode_datetime(doc["created_at"]),
+    )
+
+
+# Workflows and versions --------------------------------------------------------------------------------
+
+
+def workflow_to_doc(workflow: Workflow) -> Document:
+    return {
+        "id": workflow.id,
+        "workspace_id": workflow.workspace_id,
+        "name": workflow.name,
+        "description": workflow.description,
+        "status": workflow.status.value,
+        "namespace": workflow.namespace,
+        "cluster_id": workflow.cluster_id,
+        "canvas": canvas_to_doc(workflow.canvas),
+        "revision": workflow.revision,
+        "created_by": workflow.created_by,
+        "created_at": encode_datetime(workflow.created_at),
+        "updated_at": encode_datetime(workflow.updated_at),
+    }
+
+
+def workflow_from_doc(doc: Mapping[str, Any]) -> Workflow:
+    return Workflow(
+        id=doc["id"],
+        workspace_id=doc["workspace_id"],
+        name=doc["name"],
+        description=doc["description"],
+        status=WorkflowStatus(doc["status"]),
+        namespace=doc["namespace"],
+        cluster_id=doc.get("cluster_id"),
+        canvas=canvas_from_doc(doc["canvas"]),
+        revision=int(doc["revision"]),
+        created_by=doc["created_by"],
+        created_at=decode_datetime(doc["created_at"]),
+        updated_at=decode_datetime(doc["updated_at"]),
+    )
+
+
+def version_to_doc(version: Version) -> Document:
+    return {
+        "id": version.id,
+        "workflow_id": version.workflow_id,
+        "workspace_id": version.workspace_id,
+        "number": version.number,
+        "canvas": canvas_to_doc(version.canvas),
+        "tag": version.tag,
+        "description": version.description,
+        "created_by": version.created_by,
+        "created_at": encode_datetime(version.created_at),
+        "restored_from": version.restored_from,
+    }
+
+
+def version_from_doc(doc: Mapping[str, Any]) -> Version:
+    restored_from = doc.get("restored_from")
+    return Version(
+        id=doc["id"],
+        workflow_id=doc["workflow_id"],
+        workspace_id=doc["workspace_id"],
+        number=int(doc["number"]),
+        canvas=canvas_from_doc(doc["canvas"]),
+        tag=doc.get("tag"),
+        description=doc["description"],
+        created_by=doc["created_by"],
+        created_at=decode_datetime(doc["created_at"]),
+        restored_from=None if restored_from is None else int(restored_from),
+    )
+
+
+# Audit -------------------------------------------------------------------------------------------------
+
+
+def audit_to_doc(entry: AuditEntry) -> Document:
+    return {
+        "id": entry.id,
+        "at": encode_datetime(entry.at),
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "workspace_id": entry.workspace_id,
+        "outcome": entry.outcome.value,
+        "error_code": entry.error_code,
+        "detail": dict(entry.detail),
+    }
+
+
+def audit_from_doc(doc: Mapping[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        id=doc["id"],
+        at=decode_datetime(doc["at"]),
+        actor_id=doc.get("actor_id"),
+        action=doc["action"],
+        target_type=doc["target_type"],
+        target_id=doc.get("target_id"),
+        workspace_id=doc.get("workspace_id"),
+        outcome=AuditOutcome(doc["outcome"]),
+        error_code=doc.get("error_code"),
+        detail={str(key): str(value) for key, value in (doc.get("detail") or {}).items()},
+    )

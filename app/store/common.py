@@ -1,0 +1,70 @@
+"""Rules both backends share: id allocation, argument checks and the messages of the errors they raise."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+from app.domain.workflows import Workflow
+
+EMAIL_TAKEN = "a user with this e-mail already exists"
+LAST_OWNER = "the workspace would be left without an owner"
+
+
+def new_id() -> str:
+    """A fresh opaque id for records whose id the store allocates (versions)."""
+    return str(uuid.uuid4())
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are stored and looked up lower-cased, so uniqueness is case-insensitive."""
+    return email.lower()
+
+
+def check_page_size(first: int) -> None:
+    """A page asks for zero or more items; a negative size is a programming error."""
+    if first < 0:
+        raise ValueError(f"first must be >= 0, not {first}")
+
+
+def check_next_revision(workflow: Workflow, expected_revision: int) -> None:
+    """A compare-and-set writes the revision right after the expected one, never another."""
+    if workflow.revision != expected_revision + 1:
+        raise ValueError(
+            f"workflow {workflow.id!r} carries revision {workflow.revision}, "
+            f"expected {expected_revision + 1} (expected_revision + 1)"
+        )
+
+
+class MigrationStep(Protocol):
+    """What the migration runners of both backends know of a step."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database has migration steps applied that this code does not know: a newer Trellis wrote it."""
+
+
+def check_order(steps: Sequence[MigrationStep]) -> None:
+    """Step numbers are positive and strictly increasing."""
+    previous = 0
+    for step in steps:
+        if step.number <= previous:
+            raise ValueError(f"migration {step.number} ({step.name!r}) is out of order after {previous}")
+        previous = step.number
+
+
+def check_known(applied: set[int], steps: Sequence[MigrationStep], where: str) -> None:
+    """Refuse a database that records steps missing from ``steps``."""
+    unknown = sorted(applied - {step.number for step in steps})
+    if unknown:
+        raise SchemaTooNewError(
+            f"{where} has schema migrations {unknown} that this version of Trellis does not know; "
+            "it was written by a newer version"
+        )

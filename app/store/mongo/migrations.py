@@ -1,0 +1,106 @@
+"""Forward-only schema migrations of the MongoDB store.
+
+:data:`MIGRATIONS` is an ordered list of numbered steps; each creates collections and indexes or
+seeds documents. At open, :func:`migrate` applies, in order, every step whose number is not yet in
+the ``schema_migrations`` collection and records it there. Index builds cannot run inside a
+transaction, so instead every step is idempotent (``create_index`` with the same specification is a
+no-op, collections are created only when missing, seeds use ``$setOnInsert``): a step interrupted
+half-way, or run by two instances starting together, is simply applied again. A database that
+records a step this code does not know was written by a newer Trellis and is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure
+
+from app.store.codec import encode_datetime
+from app.store.common import check_known, check_order
+from app.store.mongo.connection import USERS_COUNTER
+from app.store.mongo.documents import Doc
+
+_NAMESPACE_EXISTS = 48
+
+
+@dataclass(frozen=True, slots=True)
+class MongoMigration:
+    number: int
+    name: str
+    apply: Callable[[AsyncDatabase[Doc]], Awaitable[None]]
+
+
+async def ensure_collections(db: AsyncDatabase[Doc], *names: str) -> None:
+    """Create the collections that do not exist yet (transactions cannot create them on old servers)."""
+    existing = set(await db.list_collection_names())
+    for name in names:
+        if name in existing:
+            continue
+        try:
+            await db.create_collection(name)
+        except CollectionInvalid:
+            pass  # created meanwhile by another instance
+        except OperationFailure as exc:
+            if exc.code != _NAMESPACE_EXISTS:
+                raise
+
+
+async def _identity(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "users", "sessions", "workspaces", "memberships", "counters")
+    # E-mails are stored lower-cased, so a plain unique index makes them unique case-insensitively.
+    await db["users"].create_index([("email", 1)], unique=True, name="users_email")
+    await db["sessions"].create_index([("user_id", 1)], name="sessions_user")
+    await db["memberships"].create_index(
+        [("workspace_id", 1), ("user_id", 1)], unique=True, name="memberships_workspace_user"
+    )
+    await db["memberships"].create_index([("user_id", 1)], name="memberships_user")
+    users = await db["users"].count_documents({})
+    await db["counters"].update_one({"_id": USERS_COUNTER}, {"$setOnInsert": {"count": users}}, upsert=True)
+
+
+async def _workflows(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "workflows", "versions")
+    await db["workflows"].create_index(
+        [("workspace_id", 1), ("created_at", -1), ("_id", -1)], name="workflows_workspace_newest"
+    )
+    await db["workflows"].create_index([("created_at", -1), ("_id", -1)], name="workflows_newest")
+    await db["workflows"].create_index(
+        [("status", 1), ("created_at", -1), ("_id", -1)], name="workflows_status_newest"
+    )
+    await db["versions"].create_index(
+        [("workflow_id", 1), ("number", 1)], unique=True, name="versions_number"
+    )
+
+
+async def _audit(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "audit_events")
+    await db["audit_events"].create_index([("at", -1), ("_id", -1)], name="audit_newest")
+    await db["audit_events"].create_index(
+        [("actor_id", 1), ("at", -1), ("_id", -1)], name="audit_actor_newest"
+    )
+
+
+MIGRATIONS: tuple[MongoMigration, ...] = (
+    MongoMigration(1, "users, sessions, workspaces and memberships", _identity),
+    MongoMigration(2, "workflows and versions", _workflows),
+    MongoMigration(3, "audit events", _audit),
+)
+
+
+async def migrate(db: AsyncDatabase[Doc], migrations: Sequence[MongoMigration] = MIGRATIONS) -> list[int]:
+    """Apply the steps not applied yet, in order; return their numbers."""
+    check_order(migrations)
+    ledger = db["schema_migrations"]
+    applied = {int(doc["_id"]) for doc in await ledger.find({}, projection={"_id": True}).to_list()}
+    check_known(applied, migrations, f"database {db.name!r}")
+    pending = [step for step in migrations if step.number not in applied]
+    for step in pending:
+        await step.apply(db)
+        record = {"_id": step.number, "name": step.name, "applied_at": encode_datetime(datetime.now(UTC))}
+        with contextlib.suppress(DuplicateKeyError):  # another instance recorded the same step meanwhile
+            await ledger.insert_one(record)
+    return [step.number for step in pending]

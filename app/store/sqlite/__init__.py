@@ -1,0 +1,23 @@
+"""The SQLite backend (aiosqlite): the embedded default store.
+
+One connection per store, in WAL mode, with foreign keys on and a busy timeout. Every unit of work
+runs under the store's ``asyncio.Lock`` in a transaction of its own (:mod:`app.store.sqlite.connection`),
+so two coroutines' transactions never interleave on the shared connection; writes start with
+``BEGIN IMMEDIATE``, which also takes SQLite's write lock against other connections and processes.
+
+Atomicity, per operation: each of ``create_user`` (user + personal workspace + OWNER membership +
+the first-user check), ``create_workspace``, ``add_member``, ``remove_member`` (with the last-owner
+check), ``insert_workflow``, ``replace_workflow`` (``UPDATE … WHERE id AND revision AND scope``),
+``delete_workflow`` (+ versions), ``create_version`` (max + 1 and insert) and ``restore_version``
+(compare-and-set + max + 1 + insert) is one ``BEGIN IMMEDIATE`` transaction; reads that need two
+statements (a page and its total) share one read transaction, hence one snapshot.
+
+Forward-only migrations run at open (:mod:`app.store.sqlite.migrations`); workspace scoping is in
+:mod:`app.store.sqlite.scoping`.
+"""
+
+from app.store.common import SchemaTooNewError
+from app.store.sqlite.migrations import MIGRATIONS, Migration, migrate
+from app.store.sqlite.store import SqliteStore, open_sqlite
+
+__all__ = ["MIGRATIONS", "Migration", "SchemaTooNewError", "SqliteStore", "migrate", "open_sqlite"]

@@ -1,0 +1,177 @@
+"""Helpers of the store tests: :class:`Backend` (stores on one test database) and :class:`Make`
+(domain objects with unique ids and timestamps one second apart)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.domain.audit import AuditEntry, AuditOutcome
+from app.domain.users import User, UserRole
+from app.domain.versions import VersionDraft
+from app.domain.workflows import Canvas, Edge, Node, Position, Workflow, WorkflowStatus
+from app.domain.workspaces import MemberRole, Membership, Scope, Workspace
+from app.ports import Store
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+MONGO_URL_ENV = "TRELLIS_TEST_MONGODB_URL"
+MONGO_SKIP = (
+    f"{MONGO_URL_ENV} is not set: no MongoDB server can run here; set it to the URL of a MongoDB "
+    "replica set to run the contract suite against the MongoDB backend"
+)
+
+
+def mongo_url() -> str:
+    url = os.environ.get(MONGO_URL_ENV, "")
+    if not url:
+        pytest.skip(MONGO_SKIP)
+    return url
+
+
+@dataclass
+class Backend:
+    """One backend's database for one test; :meth:`open` opens (and later closes) a store on it."""
+
+    name: str
+    opener: Callable[[], Awaitable[Store]]
+    opened: list[Store] = field(default_factory=list)
+
+    async def open(self) -> Store:
+        store = await self.opener()
+        self.opened.append(store)
+        return store
+
+    async def close_all(self) -> None:
+        for store in self.opened:
+            await store.close()
+
+
+class Make:
+    """Builders of domain objects with unique ids and increasing timestamps (one second apart)."""
+
+    def __init__(self) -> None:
+        self._seq = itertools.count(1)
+
+    def next(self) -> int:
+        return next(self._seq)
+
+    def at(self, offset: float | None = None) -> datetime:
+        """``T0 + offset`` seconds, or the next tick."""
+        return T0 + timedelta(seconds=self.next() if offset is None else offset)
+
+    def id(self, prefix: str) -> str:
+        return f"{prefix}-{self.next():04d}-{uuid.uuid4().hex[:6]}"
+
+    def user(self, email: str | None = None, *, role: UserRole = UserRole.USER, **overrides: Any) -> User:
+        user_id = overrides.pop("id", None) or self.id("user")
+        at = self.at()
+        return User(
+            id=user_id,
+            email=email or f"{user_id}@example.com",
+            name=overrides.pop("name", "A. User"),
+            password_hash=overrides.pop("password_hash", "$argon2id$hash"),
+            role=role,
+            disabled=overrides.pop("disabled", False),
+            created_at=overrides.pop("created_at", at),
+            updated_at=overrides.pop("updated_at", at),
+            **overrides,
+        )
+
+    def workspace(
+        self, created_by: str, name: str = "Team", *, personal: bool = False, **overrides: Any
+    ) -> Workspace:
+        return Workspace(
+            id=overrides.pop("id", None) or self.id("ws"),
+            name=name,
+            personal=personal,
+            created_by=created_by,
+            created_at=overrides.pop("created_at", self.at()),
+        )
+
+    def membership(self, workspace_id: str, user_id: str, role: MemberRole = MemberRole.EDITOR) -> Membership:
+        return Membership(workspace_id, user_id, role, self.at())
+
+    def canvas(self, label: str = "web") -> Canvas:
+        return Canvas(
+            nodes=(
+                Node(
+                    id="n1",
+                    kind="Deployment",
+                    position=Position(10.5, -3.0),
+                    data={
+                        "name": label,
+                        "replicas": 3,
+                        "labels": {"app.kubernetes.io/name": label, "tier": "frontend"},
+                        "env": [{"name": "GREETING", "value": "grüß dich ✓"}],
+                        "paused": False,
+                        "limits": None,
+                    },
+                ),
+                Node(id="n2", kind="Service", position=Position(200, 40), data={"port": 80}),
+            ),
+            edges=(Edge(id="e1", source="n2", target="n1", source_handle="out", target_handle=None),),
+        )
+
+    def workflow(self, workspace_id: str, name: str = "Shop", **overrides: Any) -> Workflow:
+        at = overrides.pop("created_at", None) or self.at()
+        return Workflow(
+            id=overrides.pop("id", None) or self.id("wf"),
+            workspace_id=workspace_id,
+            name=name,
+            description=overrides.pop("description", "a shop"),
+            status=overrides.pop("status", WorkflowStatus.DRAFT),
+            namespace=overrides.pop("namespace", "shop"),
+            cluster_id=overrides.pop("cluster_id", None),
+            canvas=overrides.pop("canvas", None) or self.canvas(name),
+            revision=overrides.pop("revision", 1),
+            created_by=overrides.pop("created_by", "user-x"),
+            created_at=at,
+            updated_at=overrides.pop("updated_at", at),
+            **overrides,
+        )
+
+    def draft(
+        self, created_by: str = "user-x", description: str = "snapshot", **overrides: Any
+    ) -> VersionDraft:
+        return VersionDraft(
+            canvas=overrides.pop("canvas", None) or self.canvas(description),
+            tag=overrides.pop("tag", None),
+            description=description,
+            created_by=created_by,
+            created_at=overrides.pop("created_at", None) or self.at(),
+            **overrides,
+        )
+
+    def audit(
+        self, action: str = "workflow.create", *, actor_id: str | None = "user-x", **overrides: Any
+    ) -> AuditEntry:
+        return AuditEntry(
+            id=overrides.pop("id", None) or self.id("audit"),
+            at=overrides.pop("at", None) or self.at(),
+            actor_id=actor_id,
+            action=action,
+            target_type=overrides.pop("target_type", "workflow"),
+            target_id=overrides.pop("target_id", "wf-1"),
+            workspace_id=overrides.pop("workspace_id", None),
+            outcome=overrides.pop("outcome", AuditOutcome.SUCCESS),
+            **overrides,
+        )
+
+    async def register(self, store: Store, email: str | None = None) -> tuple[User, Workspace]:
+        """A stored user and their personal workspace."""
+        user = self.user(email)
+        personal = self.workspace(user.id, f"{user.name}'s space", personal=True)
+        return await store.create_user(user, personal), personal
+
+    async def tenant(self, store: Store) -> tuple[User, Workspace, Scope]:
+        """A stored user, their personal workspace, and the scope of just that workspace."""
+        user, workspace = await self.register(store)
+        return user, workspace, Scope.of([workspace.id])

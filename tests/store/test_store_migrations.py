@@ -1,0 +1,153 @@
+"""Forward-only migrations: applied at open, in one transaction, only the new ones, never unknown ones."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from app.domain.workspaces import Scope
+from app.store import sqlite as sqlite_backend
+from app.store.common import SchemaTooNewError
+from app.store.opening import open_store
+from app.store.sqlite import MIGRATIONS, Migration, migrate, open_sqlite
+from tests.store.builders import Make, mongo_url
+
+
+async def ledger(path: Path) -> dict[int, str]:
+    async with aiosqlite.connect(path) as raw:
+        rows = await raw.execute_fetchall("SELECT number, applied_at FROM schema_migrations ORDER BY number")
+    return {int(number): str(applied_at) for number, applied_at in rows}
+
+
+async def tables(path: Path) -> set[str]:
+    async with aiosqlite.connect(path) as raw:
+        rows = await raw.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {str(name) for (name,) in rows}
+
+
+async def test_a_new_database_gets_every_step(tmp_path: Path) -> None:
+    path = tmp_path / "trellis.db"
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        assert await store.applied_migrations() == [step.number for step in MIGRATIONS]  # type: ignore[attr-defined]
+    finally:
+        await store.close()
+
+    assert list(await ledger(path)) == [1, 2, 3]
+    assert {
+        "users",
+        "sessions",
+        "workspaces",
+        "memberships",
+        "workflows",
+        "versions",
+        "audit_events",
+    } <= await tables(path)
+
+
+async def test_reopening_applies_only_the_new_steps_and_keeps_the_data(tmp_path: Path, make: Make) -> None:
+    path = tmp_path / "trellis.db"
+    old = await open_sqlite(str(path), migrations=MIGRATIONS[:1])
+    try:
+        user, workspace = await make.register(old)  # step 1 holds users and workspaces
+    finally:
+        await old.close()
+    before = await ledger(path)
+    assert list(before) == [1]
+    assert "workflows" not in await tables(path)
+
+    new = await open_store(f"sqlite:///{path}")
+    try:
+        after = await ledger(path)
+        assert list(after) == [1, 2, 3]
+        assert after[1] == before[1]  # step 1 was not applied again
+        assert await new.get_user(user.id) == user
+        workflow = make.workflow(workspace.id)
+        await new.insert_workflow(workflow)
+        assert await new.get_workflow(Scope.of([workspace.id]), workflow.id) == workflow
+    finally:
+        await new.close()
+
+
+async def test_migrate_returns_the_steps_it_applied(tmp_path: Path) -> None:
+    store = await open_sqlite(str(tmp_path / "trellis.db"))
+    extra = Migration(4, "an index", ("CREATE INDEX users_name ON users (name)",))
+    try:
+        assert await migrate(store._db) == []
+        assert await migrate(store._db, (*MIGRATIONS, extra)) == [4]
+        assert await migrate(store._db, (*MIGRATIONS, extra)) == []
+        assert await store.applied_migrations() == [1, 2, 3, 4]
+    finally:
+        await store.close()
+
+
+async def test_a_failing_step_rolls_back_every_pending_step(tmp_path: Path) -> None:
+    path = tmp_path / "trellis.db"
+    await (await open_sqlite(str(path), migrations=MIGRATIONS[:1])).close()
+    broken = (
+        *MIGRATIONS,
+        Migration(4, "fine on its own", ("CREATE TABLE extra (x INTEGER)",)),
+        Migration(5, "broken", ("CREATE TABLE broken (",)),
+    )
+
+    with pytest.raises(sqlite3.OperationalError):
+        await open_sqlite(str(path), migrations=broken)
+
+    assert list(await ledger(path)) == [1]
+    assert {"workflows", "versions", "audit_events", "extra"}.isdisjoint(await tables(path))
+    store = await open_sqlite(str(path))  # the released steps still apply afterwards
+    await store.close()
+    assert list(await ledger(path)) == [1, 2, 3]
+
+
+async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "trellis.db"
+    await (await open_sqlite(str(path))).close()
+
+    with pytest.raises(SchemaTooNewError, match=r"\[3\]"):
+        await open_sqlite(str(path), migrations=MIGRATIONS[:2])
+    assert list(await ledger(path)) == [1, 2, 3]
+
+
+async def test_steps_must_be_in_increasing_order(tmp_path: Path) -> None:
+    shuffled = (MIGRATIONS[1], MIGRATIONS[0])
+
+    with pytest.raises(ValueError, match="out of order"):
+        await open_sqlite(str(tmp_path / "trellis.db"), migrations=shuffled)
+
+
+def test_released_steps_are_numbered_one_to_n() -> None:
+    assert [step.number for step in sqlite_backend.MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    from app.store.mongo import MIGRATIONS as MONGO_MIGRATIONS
+
+    assert [step.number for step in MONGO_MIGRATIONS] == list(range(1, len(MONGO_MIGRATIONS) + 1))
+
+
+@pytest.mark.mongo
+async def test_mongo_reopening_applies_only_the_new_steps(make: Make) -> None:
+    from app.store.mongo import MIGRATIONS as MONGO_MIGRATIONS
+    from app.store.mongo import drop_mongo_database, open_mongo
+
+    url = mongo_url()
+    name = f"trellis_test_{uuid.uuid4().hex[:16]}"
+    try:
+        old = await open_mongo(url, database=name, migrations=MONGO_MIGRATIONS[:1])
+        try:
+            assert await old.applied_migrations() == [1]
+            user, _ = await make.register(old)
+        finally:
+            await old.close()
+        new = await open_mongo(url, database=name)
+        try:
+            assert await new.applied_migrations() == [1, 2, 3]
+            assert await new.get_user(user.id) == user
+        finally:
+            await new.close()
+        with pytest.raises(SchemaTooNewError):
+            await open_mongo(url, database=name, migrations=MONGO_MIGRATIONS[:2])
+    finally:
+        await drop_mongo_database(url, name)
