@@ -6,9 +6,9 @@ import base64
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -17,7 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 log = logging.getLogger(__name__)
 
 # Values that must never be used as secrets outside development.
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev", "development", "test"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "changethis", "secret", "dev", "development", "test"}
+)
 MIN_SECRET_LENGTH = 32
 
 
@@ -101,7 +103,9 @@ def with_development_secrets(settings: Settings) -> Settings:
     if not settings.jwt_secret.get_secret_value():
         updates["jwt_secret"] = SecretStr(_kept_secret(settings.data_dir / "jwt-secret", _random_secret))
     if not settings.encryption_keys.get_secret_value():
-        updates["encryption_keys"] = SecretStr(_kept_secret(settings.data_dir / "encryption-key", _fernet_key))
+        updates["encryption_keys"] = SecretStr(
+            _kept_secret(settings.data_dir / "encryption-key", _fernet_key)
+        )
     return settings.model_copy(update=updates) if updates else settings
 
 

@@ -1,0 +1,69 @@
+"""The ``trellis`` command: ``serve``, ``export-schema``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.settings import Settings
+
+DEFAULT_SDL = Path("schema/schema.graphql")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trellis", description="Trellis: visual Kubernetes workflows")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the server (settings from TRELLIS_* variables)")
+    serve.add_argument("--host", help="listen address (default: TRELLIS_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default: TRELLIS_PORT or 8000)")
+    export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
+    export.add_argument(
+        "--output", type=Path, default=DEFAULT_SDL, help=f"file to write (default {DEFAULT_SDL})"
+    )
+    export.add_argument("--check", action="store_true", help="exit 1 if the file differs from the code")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args.host, args.port)
+    return _export(args.output, check=args.check)
+
+
+def _serve(host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"Trellis GraphiQL: {settings.resolved_public_url}/graphql", flush=True)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+    )
+    return 0
+
+
+def sdl() -> str:
+    from strawberry.printer import print_schema
+
+    from schema.root import build_schema
+
+    return print_schema(build_schema()) + "\n"
+
+
+def _export(output: Path, *, check: bool) -> int:
+    text = sdl()
+    if check:
+        if not output.exists() or output.read_text() != text:
+            print(f"{output} differs from the code: run `trellis export-schema`", file=sys.stderr)
+            return 1
+        return 0
+    output.write_text(text)
+    print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""The composition root: ``create_app(settings)`` wires adapters, services and routes together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from app.clock import SystemClock
+from app.http import graphiql, health
+from app.http.middleware import BodyLimit, RequestId
+from app.ports import Clock
+from app.services.container import Services, build_services
+from app.settings import Settings, with_development_secrets
+from app.store.opening import open_store
+from schema.root import SchemaLimits, build_schema
+from schema.view import GraphQLView
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_PATH = "/graphql"
+GRAPHIQL_ASSETS_PATH = "/graphiql-assets"
+
+
+class State(TypedDict):
+    services: Services
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    schema = build_schema(
+        SchemaLimits(
+            max_depth=settings.max_query_depth,
+            max_tokens=settings.max_query_tokens,
+            max_aliases=settings.max_aliases,
+            max_batch_operations=settings.max_batch_operations,
+            document_cache_size=settings.document_cache_size,
+        )
+    )
+    page = graphiql.graphiql_page(graphql_path=GRAPHQL_PATH, assets_path=GRAPHIQL_ASSETS_PATH)
+    view = GraphQLView(schema, ide_page=lambda: page)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        effective = with_development_secrets(settings)
+        async with AsyncExitStack() as stack:
+            store = await open_store(effective.resolved_store_url)
+            stack.push_async_callback(store.close)
+            services = build_services(settings=effective, store=store, clock=clock)
+            log.info("Trellis is ready: GraphiQL at %s%s", effective.resolved_public_url, GRAPHQL_PATH)
+            yield {"services": services}
+
+    routes: list[BaseRoute] = [
+        *health.routes(),
+        Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),
+        WebSocketRoute(GRAPHQL_PATH, view),
+        Mount(GRAPHIQL_ASSETS_PATH, app=graphiql.graphiql_assets_app(), name="graphiql-assets"),
+    ]
+    middleware = [Middleware(RequestId), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+            )
+        )
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

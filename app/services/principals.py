@@ -1,0 +1,47 @@
+"""Who is calling: the signed-in user, their session and their workspace roles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from app import errors
+from app.domain.users import User, UserRole
+from app.domain.workspaces import MemberRole, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user: User
+    session_id: str
+    roles: Mapping[str, MemberRole]  # workspace id → role
+
+    @property
+    def user_id(self) -> str:
+        return self.user.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role is UserRole.ADMIN
+
+    @property
+    def scope(self) -> Scope:
+        """Every workspace this principal can read."""
+        return Scope.of(self.roles)
+
+    def role_in(self, workspace_id: str) -> MemberRole | None:
+        return self.roles.get(workspace_id)
+
+    def require_write(self, workspace_id: str) -> None:
+        """Raise ``Forbidden`` unless the principal is an owner or editor of a workspace it can see.
+
+        Callers first load the target through ``scope`` (so an invisible id is already ``NotFound``).
+        """
+        role = self.roles.get(workspace_id)
+        if role is None or not role.can_write:
+            raise errors.Forbidden("viewers can read this workspace but not change it")
+
+    def require_manage(self, workspace_id: str) -> None:
+        role = self.roles.get(workspace_id)
+        if role is None or not role.can_manage:
+            raise errors.Forbidden("only owners of this workspace can manage its members")

@@ -1,0 +1,257 @@
+"""Workflows: create, read, rename, move through statuses, delete, and save or validate the canvas."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from app import errors
+from app.domain import names
+from app.domain.canvas_check import CanvasCheck, check_canvas
+from app.domain.ids import new_id
+from app.domain.paging import Page
+from app.domain.problems import Problem
+from app.domain.workflows import Canvas, Edge, Node, Workflow, WorkflowFilter, WorkflowStatus, can_transition
+from app.ports import Clock, WorkflowStore, WorkspaceStore
+from app.services.auditing import Auditor
+from app.services.paging import PageRules, decode_cursor, encode_cursor
+from app.services.principals import Principal
+
+MAX_NAME = 100
+MAX_DESCRIPTION = 2000
+CURSOR_LIST = "workflows"
+
+
+class WorkflowServiceStore(WorkflowStore, WorkspaceStore, Protocol):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCanvas:
+    workflow: Workflow
+    warnings: tuple[Problem, ...]
+    removed_node_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowChanges:
+    """Fields of ``updateWorkflow``; ``None`` leaves a field as it is (``clear_cluster`` unsets it)."""
+
+    name: str | None = None
+    description: str | None = None
+    status: WorkflowStatus | None = None
+    namespace: str | None = None
+    cluster_id: str | None = None
+    clear_cluster: bool = False
+    expected_revision: int | None = None
+
+
+def workflow_cursor(workflow: Workflow) -> str:
+    return encode_cursor(CURSOR_LIST, [workflow.created_at.isoformat(), workflow.id])
+
+
+def invalid_canvas(problems: Sequence[Problem]) -> errors.Invalid:
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return errors.Invalid(
+        f"the canvas is not valid: {first.path}: {first.message}{more}",
+        [errors.FieldError(p.path, p.message) for p in problems],
+    )
+
+
+class WorkflowService:
+    def __init__(
+        self, *, store: WorkflowServiceStore, clock: Clock, auditor: Auditor, paging: PageRules
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._auditor = auditor
+        self._paging = paging
+
+    async def get(self, principal: Principal, workflow_id: str) -> Workflow:
+        workflow = await self._store.get_workflow(principal.scope, workflow_id)
+        if workflow is None:
+            raise errors.NotFound("workflow", workflow_id)
+        return workflow
+
+    async def page(
+        self, principal: Principal, *, filter: WorkflowFilter, first: int | None, after: str | None
+    ) -> Page[Workflow]:
+        size = self._paging.size(first)
+        key = None
+        if after is not None:
+            created, ident = decode_cursor(CURSOR_LIST, after)
+            try:
+                key = (datetime.fromisoformat(str(created)), str(ident))
+            except ValueError as exc:
+                raise errors.Invalid.field("after", "is not a cursor of this list") from exc
+        if filter.name_contains is not None and len(filter.name_contains) > MAX_NAME:
+            raise errors.Invalid.field("filter.nameContains", f"must be at most {MAX_NAME} characters")
+        return await self._store.list_workflows(principal.scope, filter, size, key)
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        description: str,
+        workspace_id: str | None,
+        namespace: str | None,
+        cluster_id: str | None,
+    ) -> Workflow:
+        name, description = _clean_name(name), _clean_description(description)
+        async with self._auditor.action(
+            "workflow.create", actor_id=principal.user_id, target_type="workflow", workspace_id=workspace_id
+        ) as record:
+            workspace = await self._target_workspace(principal, workspace_id)
+            principal.require_write(workspace.id)
+            if namespace is not None:
+                _check_namespace(namespace)
+            now = self._clock.now()
+            workflow = Workflow(
+                id=new_id(),
+                workspace_id=workspace.id,
+                name=name,
+                description=description,
+                status=WorkflowStatus.DRAFT,
+                namespace=namespace or names.default_namespace(workspace.name, name),
+                cluster_id=cluster_id or None,
+                canvas=Canvas(),
+                revision=1,
+                created_by=principal.user_id,
+                created_at=now,
+                updated_at=now,
+            )
+            record.target_id, record.workspace_id = workflow.id, workspace.id
+            await self._store.insert_workflow(workflow)
+            return workflow
+
+    async def update(self, principal: Principal, workflow_id: str, changes: WorkflowChanges) -> Workflow:
+        async with self._auditor.action(
+            "workflow.update", actor_id=principal.user_id, target_type="workflow", target_id=workflow_id
+        ) as record:
+            current = await self._writable(principal, workflow_id)
+            record.workspace_id = current.workspace_id
+            expected = _expected(current, changes.expected_revision)
+            updated = current
+            if changes.name is not None:
+                updated = replace(updated, name=_clean_name(changes.name))
+            if changes.description is not None:
+                updated = replace(updated, description=_clean_description(changes.description))
+            if changes.namespace is not None:
+                _check_namespace(changes.namespace)
+                updated = replace(updated, namespace=changes.namespace)
+            if changes.clear_cluster:
+                updated = replace(updated, cluster_id=None)
+            elif changes.cluster_id is not None:
+                updated = replace(updated, cluster_id=changes.cluster_id)
+            if changes.status is not None and changes.status != current.status:
+                if not can_transition(current.status, changes.status):
+                    raise errors.Invalid.field(
+                        "status", f"a {current.status.value} workflow cannot become {changes.status.value}"
+                    )
+                record.detail = {"from": current.status.value, "to": changes.status.value}
+                updated = replace(updated, status=changes.status)
+            if updated == current:
+                return current
+            updated = replace(updated, revision=expected + 1, updated_at=self._clock.now())
+            return await self._store.replace_workflow(principal.scope, updated, expected)
+
+    async def delete(self, principal: Principal, workflow_id: str) -> None:
+        async with self._auditor.action(
+            "workflow.delete", actor_id=principal.user_id, target_type="workflow", target_id=workflow_id
+        ) as record:
+            current = await self._writable(principal, workflow_id)
+            record.workspace_id = current.workspace_id
+            await self._store.delete_workflow(principal.scope, workflow_id)
+
+    async def check(
+        self, principal: Principal, workflow_id: str, nodes: Sequence[Node], edges: Sequence[Edge]
+    ) -> CanvasCheck:
+        """The checks of ``save`` without saving (``validateWorkflow``)."""
+        await self.get(principal, workflow_id)
+        return check_canvas(Canvas(tuple(nodes), tuple(edges)))
+
+    async def save(
+        self,
+        principal: Principal,
+        workflow_id: str,
+        *,
+        nodes: Sequence[Node],
+        edges: Sequence[Edge],
+        expected_revision: int,
+    ) -> SavedCanvas:
+        async with self._auditor.action(
+            "workflow.save", actor_id=principal.user_id, target_type="workflow", target_id=workflow_id
+        ) as record:
+            current = await self._writable(principal, workflow_id)
+            record.workspace_id = current.workspace_id
+            if current.status is WorkflowStatus.ARCHIVED:
+                raise errors.Invalid.field(
+                    "id", "an archived workflow is read-only; move it back to DRAFT first"
+                )
+            result = check_canvas(Canvas(tuple(nodes), tuple(edges)))
+            if result.errors:
+                raise invalid_canvas(result.errors)
+            expected = _expected(current, expected_revision)
+            kept = {node.id for node in result.canvas.nodes}
+            removed = tuple(node.id for node in current.canvas.nodes if node.id not in kept)
+            updated = replace(
+                current, canvas=result.canvas, revision=expected + 1, updated_at=self._clock.now()
+            )
+            record.detail = {"nodes": str(len(result.canvas.nodes)), "edges": str(len(result.canvas.edges))}
+            saved = await self._store.replace_workflow(principal.scope, updated, expected)
+            return SavedCanvas(workflow=saved, warnings=result.warnings, removed_node_ids=removed)
+
+    async def _writable(self, principal: Principal, workflow_id: str) -> Workflow:
+        workflow = await self.get(principal, workflow_id)
+        principal.require_write(workflow.workspace_id)
+        return workflow
+
+    async def _target_workspace(self, principal: Principal, workspace_id: str | None) -> _WorkspaceRef:
+        if workspace_id is not None:
+            workspace = await self._store.get_workspace(principal.scope, workspace_id)
+            if workspace is None:
+                raise errors.NotFound("workspace", workspace_id)
+            return _WorkspaceRef(workspace.id, workspace.name)
+        for workspace in await self._store.list_workspaces(principal.scope):
+            if workspace.personal and workspace.created_by == principal.user_id:
+                return _WorkspaceRef(workspace.id, workspace.name)
+        raise errors.Invalid.field("workspaceId", "you have no personal workspace; name a workspace")
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkspaceRef:
+    id: str
+    name: str
+
+
+def _expected(current: Workflow, expected: int | None) -> int:
+    if expected is not None and expected != current.revision:
+        raise errors.Conflict(
+            f"the workflow changed since revision {expected}; it is now at revision {current.revision}",
+            {"currentRevision": current.revision},
+        )
+    return current.revision
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise errors.Invalid.field("name", f"must be 1 to {MAX_NAME} characters")
+    return name
+
+
+def _clean_description(description: str) -> str:
+    if len(description) > MAX_DESCRIPTION:
+        raise errors.Invalid.field("description", f"must be at most {MAX_DESCRIPTION} characters")
+    return description
+
+
+def _check_namespace(namespace: str) -> None:
+    if not names.is_dns1123_label(namespace):
+        raise errors.Invalid.field(
+            "namespace", "must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"
+        )

@@ -1,0 +1,80 @@
+"""The schema: every feature's queries and mutations, the limits and the error mapping."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.auth.operations import AuthMutation, AuthQuery
+from schema.documents import DocumentCache
+from schema.errors import ErrorCode, ErrorCodes
+from schema.kinds.operations import KindQuery
+from schema.versions.operations import VersionMutation, VersionQuery
+from schema.workflows.operations import WorkflowMutation, WorkflowQuery
+from schema.workspaces.operations import WorkspaceMutation, WorkspaceQuery
+
+log = logging.getLogger("trellis.graphql")
+
+
+@strawberry.type(description="Read operations. All but introspection need a signed-in user.")
+class Query(AuthQuery, WorkspaceQuery, WorkflowQuery, VersionQuery, KindQuery):
+    pass
+
+
+@strawberry.type(
+    description="Operations that change state. All but `register`, `login` and `refreshToken` need a sign-in."
+)
+class Mutation(AuthMutation, WorkspaceMutation, WorkflowMutation, VersionMutation):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaLimits:
+    """Per-operation limits (from settings); introspection counts against tokens and aliases."""
+
+    max_depth: int = 12
+    max_tokens: int = 5_000
+    max_aliases: int = 30
+    max_batch_operations: int = 10
+    document_cache_size: int = 512
+
+
+class TrellisSchema(strawberry.Schema):
+    def process_errors(
+        self,
+        errors: list[GraphQLError],
+        execution_context: ExecutionContext | None = None,  # noqa: ARG002
+    ) -> None:
+        """Expected failures are results, not server errors: log them quietly. Unexpected ones are logged
+        with their stack (and a request id) where they are masked, in ``schema.errors``."""
+        for error in errors:
+            log.debug("operation error: %s", error.message)
+
+
+def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
+    limits = limits or SchemaLimits()
+    return TrellisSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[ErrorCode],
+        config=StrawberryConfig(batching_config={"max_operations": limits.max_batch_operations}),
+        extensions=[
+            ErrorCodes,
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: DocumentCache(maxsize=limits.document_cache_size),
+            lambda: ValidationCache(maxsize=limits.document_cache_size),
+        ],
+    )
