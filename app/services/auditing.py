@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from app import errors
 from app.domain.audit import AuditEntry, AuditOutcome
-from app.domain.ids import new_id
+from app.domain.ids import new_ordered_id
 from app.ports import AuditLog, Clock
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Auditor:
         self, action: str, target_type: str, record: AuditRecord, outcome: AuditOutcome, code: str | None
     ) -> None:
         entry = AuditEntry(
-            id=new_id(),
+            id=new_ordered_id(),
             at=self._clock.now(),
             actor_id=record.actor_id,
             action=action,

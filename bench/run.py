@@ -1,0 +1,14 @@
+"""Run every benchmark: `make bench` (or `.venv/bin/python -m bench.run`)."""
+
+from __future__ import annotations
+
+from bench import api_saves, canvas_checks
+
+
+def main() -> None:
+    canvas_checks.main()
+    api_saves.main()
+
+
+if __name__ == "__main__":
+    main()
