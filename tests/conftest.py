@@ -58,4 +58,6 @@ def pytest_report_header() -> str:
 
     if os.environ.get("TRELLIS_TEST_MONGODB_URL"):
         return "MongoDB contract run: on (TRELLIS_TEST_MONGODB_URL is set)"
-    return "MongoDB contract run: skipped (TRELLIS_TEST_MONGODB_URL is not set; no MongoDB server can run here)"
+    return (
+        "MongoDB contract run: skipped (TRELLIS_TEST_MONGODB_URL is not set; no MongoDB server can run here)"
+    )
