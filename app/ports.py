@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.domain.audit import AuditEntry
+from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
+from app.domain.manifests import RenderedBundle, RenderRequest
 from app.domain.paging import Page
+from app.domain.runs import Run
 from app.domain.users import Session, User
 from app.domain.versions import Version, VersionDraft
 from app.domain.workflows import Workflow, WorkflowFilter
@@ -120,7 +124,132 @@ class AuditLog(Protocol):
         ...
 
 
-class Store(UserStore, SessionStore, WorkspaceStore, WorkflowStore, VersionStore, AuditLog, Protocol):
+# --- Clusters (Kubernetes API access) -------------------------------------------------------------
+
+Manifest = dict[str, Any]
+
+
+class ClusterSession(Protocol):
+    """One open connection to one cluster's API server.
+
+    Failures surface as ``app.errors``: ``Unavailable`` (unreachable, TLS, timeout, bad credentials —
+    the message says which), ``Conflict`` (409: a field-manager conflict, with ``details["causes"]``),
+    ``Invalid`` (400/422 from the API server, with its message), ``NotFound``.
+    """
+
+    async def server_version(self) -> str:
+        """The API server's ``gitVersion`` (``v1.30.2``)."""
+        ...
+
+    async def apply(self, manifest: Manifest, *, field_manager: str, dry_run: bool = False) -> Manifest:
+        """Server-side apply (never forced); returns the object as the server answered."""
+        ...
+
+    async def get(self, api_version: str, kind: str, name: str, namespace: str | None) -> Manifest | None: ...
+
+    async def list(
+        self, api_version: str, kind: str, *, label_selector: str, namespace: str | None = None
+    ) -> list[Manifest]:
+        """Objects of a kind matching ``label_selector`` (all namespaces when ``namespace`` is None)."""
+        ...
+
+    async def delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> bool:
+        """Delete (background propagation); False if it was already gone."""
+        ...
+
+
+class ClusterGateway(Protocol):
+    def open(
+        self, credentials: ClusterCredentials, *, timeout_seconds: float
+    ) -> AbstractAsyncContextManager[ClusterSession]:
+        """Open a session; closing the context closes its HTTP connections."""
+        ...
+
+
+# --- Clusters, Secret values and runs in the store ------------------------------------------------
+
+# Keyset cursor of a run list (newest first): (started_at, id) of the last item seen.
+RunKey = tuple[datetime, str]
+
+
+class ClusterStore(Protocol):
+    async def insert_cluster(self, cluster: Cluster) -> None:
+        """``Conflict`` if the workspace already has a cluster of that name (case-insensitive)."""
+        ...
+
+    async def get_cluster(self, scope: Scope, cluster_id: str) -> Cluster | None: ...
+
+    async def list_clusters(self, scope: Scope, workspace_id: str | None = None) -> list[Cluster]:
+        """Clusters in scope (optionally one workspace's), by name."""
+        ...
+
+    async def replace_cluster(self, scope: Scope, cluster: Cluster) -> None:
+        """Store a changed cluster (name, description, credentials); ``NotFound`` outside scope,
+        ``Conflict`` on a taken name."""
+        ...
+
+    async def delete_cluster(self, scope: Scope, cluster_id: str) -> None:
+        """``NotFound`` outside scope."""
+        ...
+
+    async def record_probe(self, cluster_id: str, probe: ClusterProbe) -> None: ...
+
+
+class SecretValueStore(Protocol):
+    """Encrypted values of Secret nodes, one ciphertext per (workflow, node); never inside the canvas."""
+
+    async def put_secret_values(
+        self, workflow_id: str, node_id: str, ciphertext: str, at: datetime
+    ) -> None: ...
+
+    async def secret_values(self, workflow_id: str) -> dict[str, str]:
+        """node id → ciphertext, for every Secret node of the workflow that has values."""
+        ...
+
+    async def delete_secret_values(self, workflow_id: str, node_id: str) -> None: ...
+
+
+class RunStore(Protocol):
+    async def start_run(self, scope: Scope, draft: VersionDraft, run: Run) -> tuple[Version, Run]:
+        """In one atomic write: append ``draft`` as the workflow's next version and insert ``run`` with
+        that version number. ``Conflict`` (and nothing written) if another run of the same workflow is
+        PENDING or RUNNING; ``NotFound`` if the workflow is not in scope."""
+        ...
+
+    async def get_run(self, scope: Scope, run_id: str) -> Run | None: ...
+
+    async def list_runs(self, scope: Scope, workflow_id: str, first: int, after: RunKey | None) -> Page[Run]:
+        """Newest first by (started_at, id)."""
+        ...
+
+    async def save_run(self, run: Run) -> None:
+        """Replace the run as its executor sees it now (status, node states, logs, heartbeat)."""
+        ...
+
+    async def request_cancel(self, scope: Scope, run_id: str) -> Run | None:
+        """Set ``cancel_requested`` on an unfinished run; the run as stored (None if not in scope)."""
+        ...
+
+    async def interrupt_stale_runs(
+        self, *, heartbeat_before: datetime, at: datetime, reason: str
+    ) -> list[Run]:
+        """Mark PENDING/RUNNING runs whose heartbeat is older than ``heartbeat_before`` INTERRUPTED
+        (``completed_at = at``, ``error = reason``); return them."""
+        ...
+
+
+class Store(
+    UserStore,
+    SessionStore,
+    WorkspaceStore,
+    WorkflowStore,
+    VersionStore,
+    AuditLog,
+    ClusterStore,
+    SecretValueStore,
+    RunStore,
+    Protocol,
+):
     """The whole persistence port: one backend (SQLite or MongoDB) implements all of it."""
 
     async def ping(self) -> None:
@@ -128,3 +257,9 @@ class Store(UserStore, SessionStore, WorkspaceStore, WorkflowStore, VersionStore
         ...
 
     async def close(self) -> None: ...
+
+
+class Renderer(Protocol):
+    def render(self, request: RenderRequest) -> RenderedBundle:
+        """Manifests for every node (``Invalid`` naming ``nodes[i].data.<field>`` when one cannot be)."""
+        ...

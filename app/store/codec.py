@@ -6,8 +6,11 @@ fixed-width ISO-8601 strings in UTC (``2024-05-01T12:00:00.000000Z``), so that t
 time order (keyset pagination compares them as text) and microseconds survive every backend; naive
 datetimes are refused. Reading a document gives timezone-aware UTC datetimes back.
 
-The SQLite backend stores nested parts (``canvas``, ``detail``) as JSON text with :func:`dumps` and
-:func:`loads`; the MongoDB backend stores documents as they are, with ``"id"`` renamed to ``"_id"``.
+The SQLite backend stores nested parts (``canvas``, ``detail``, a cluster's ``last_probe``, a run's
+``node_states``, ``logs``, ``pruned`` and ``warnings``) as JSON text with :func:`dumps` and :func:`loads`;
+the MongoDB backend stores documents as they are, with ``"id"`` renamed to ``"_id"`` (and canvases as
+JSON text, see :mod:`app.store.mongo.documents`). Tuples of the domain are lists in a document and
+tuples again when read.
 """
 
 from __future__ import annotations
@@ -18,6 +21,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.audit import AuditEntry, AuditOutcome
+from app.domain.clusters import Cluster, ClusterAuthType, ClusterProbe
+from app.domain.runs import (
+    AppliedObject,
+    NodeRunState,
+    NodeRunStatus,
+    ObjectAction,
+    Run,
+    RunLogLine,
+    RunStatus,
+    TriggerKind,
+)
 from app.domain.users import Session, User, UserRole
 from app.domain.versions import Version
 from app.domain.workflows import Canvas, Edge, Node, Position, Workflow, WorkflowStatus
@@ -296,4 +310,170 @@ def audit_from_doc(doc: Mapping[str, Any]) -> AuditEntry:
         outcome=AuditOutcome(doc["outcome"]),
         error_code=doc.get("error_code"),
         detail={str(key): str(value) for key, value in (doc.get("detail") or {}).items()},
+    )
+
+
+# Clusters ----------------------------------------------------------------------------------------------
+
+
+def probe_to_doc(probe: ClusterProbe) -> Document:
+    return {
+        "reachable": probe.reachable,
+        "server_version": probe.server_version,
+        "reason": probe.reason,
+        "checked_at": encode_datetime(probe.checked_at),
+    }
+
+
+def probe_from_doc(doc: Mapping[str, Any]) -> ClusterProbe:
+    return ClusterProbe(
+        reachable=bool(doc["reachable"]),
+        server_version=doc.get("server_version"),
+        reason=doc.get("reason"),
+        checked_at=decode_datetime(doc["checked_at"]),
+    )
+
+
+def cluster_to_doc(cluster: Cluster) -> Document:
+    """The credentials stay the opaque ciphertext the service made; the store never sees plaintext."""
+    return {
+        "id": cluster.id,
+        "workspace_id": cluster.workspace_id,
+        "name": cluster.name,
+        "description": cluster.description,
+        "auth_type": cluster.auth_type.value,
+        "server": cluster.server,
+        "credentials_ciphertext": cluster.credentials_ciphertext,
+        "created_by": cluster.created_by,
+        "created_at": encode_datetime(cluster.created_at),
+        "updated_at": encode_datetime(cluster.updated_at),
+        "last_probe": None if cluster.last_probe is None else probe_to_doc(cluster.last_probe),
+    }
+
+
+def cluster_from_doc(doc: Mapping[str, Any]) -> Cluster:
+    last_probe = doc.get("last_probe")
+    return Cluster(
+        id=doc["id"],
+        workspace_id=doc["workspace_id"],
+        name=doc["name"],
+        description=doc["description"],
+        auth_type=ClusterAuthType(doc["auth_type"]),
+        server=doc["server"],
+        credentials_ciphertext=doc["credentials_ciphertext"],
+        created_by=doc["created_by"],
+        created_at=decode_datetime(doc["created_at"]),
+        updated_at=decode_datetime(doc["updated_at"]),
+        last_probe=None if last_probe is None else probe_from_doc(last_probe),
+    )
+
+
+# Runs --------------------------------------------------------------------------------------------------
+
+
+def applied_object_to_doc(obj: AppliedObject) -> Document:
+    return {
+        "api_version": obj.api_version,
+        "kind": obj.kind,
+        "name": obj.name,
+        "namespace": obj.namespace,
+        "action": obj.action.value,
+        "uid": obj.uid,
+        "resource_version": obj.resource_version,
+    }
+
+
+def applied_object_from_doc(doc: Mapping[str, Any]) -> AppliedObject:
+    return AppliedObject(
+        api_version=doc["api_version"],
+        kind=doc["kind"],
+        name=doc["name"],
+        namespace=doc.get("namespace"),
+        action=ObjectAction(doc["action"]),
+        uid=doc.get("uid"),
+        resource_version=doc.get("resource_version"),
+    )
+
+
+def node_state_to_doc(state: NodeRunState) -> Document:
+    return {
+        "node_id": state.node_id,
+        "status": state.status.value,
+        "message": state.message,
+        "objects": [applied_object_to_doc(obj) for obj in state.objects],
+        "updated_at": encode_optional_datetime(state.updated_at),
+    }
+
+
+def node_state_from_doc(doc: Mapping[str, Any]) -> NodeRunState:
+    return NodeRunState(
+        node_id=doc["node_id"],
+        status=NodeRunStatus(doc["status"]),
+        message=doc.get("message"),
+        objects=tuple(applied_object_from_doc(obj) for obj in doc.get("objects") or ()),
+        updated_at=decode_optional_datetime(doc.get("updated_at")),
+    )
+
+
+def log_line_to_doc(line: RunLogLine) -> Document:
+    return {
+        "at": encode_datetime(line.at),
+        "level": line.level,
+        "message": line.message,
+        "node_id": line.node_id,
+    }
+
+
+def log_line_from_doc(doc: Mapping[str, Any]) -> RunLogLine:
+    return RunLogLine(
+        at=decode_datetime(doc["at"]),
+        level=doc["level"],
+        message=doc["message"],
+        node_id=doc.get("node_id"),
+    )
+
+
+def run_to_doc(run: Run) -> Document:
+    return {
+        "id": run.id,
+        "workflow_id": run.workflow_id,
+        "workspace_id": run.workspace_id,
+        "cluster_id": run.cluster_id,
+        "version": run.version,
+        "status": run.status.value,
+        "triggered_by": run.triggered_by.value,
+        "started_by": run.started_by,
+        "started_at": encode_datetime(run.started_at),
+        "owner": run.owner,
+        "heartbeat_at": encode_datetime(run.heartbeat_at),
+        "completed_at": encode_optional_datetime(run.completed_at),
+        "node_states": [node_state_to_doc(state) for state in run.node_states],
+        "logs": [log_line_to_doc(line) for line in run.logs],
+        "pruned": [applied_object_to_doc(obj) for obj in run.pruned],
+        "error": run.error,
+        "cancel_requested": run.cancel_requested,
+        "warnings": list(run.warnings),
+    }
+
+
+def run_from_doc(doc: Mapping[str, Any]) -> Run:
+    return Run(
+        id=doc["id"],
+        workflow_id=doc["workflow_id"],
+        workspace_id=doc["workspace_id"],
+        cluster_id=doc["cluster_id"],
+        version=int(doc["version"]),
+        status=RunStatus(doc["status"]),
+        triggered_by=TriggerKind(doc["triggered_by"]),
+        started_by=doc["started_by"],
+        started_at=decode_datetime(doc["started_at"]),
+        owner=doc["owner"],
+        heartbeat_at=decode_datetime(doc["heartbeat_at"]),
+        completed_at=decode_optional_datetime(doc.get("completed_at")),
+        node_states=tuple(node_state_from_doc(state) for state in doc.get("node_states") or ()),
+        logs=tuple(log_line_from_doc(line) for line in doc.get("logs") or ()),
+        pruned=tuple(applied_object_from_doc(obj) for obj in doc.get("pruned") or ()),
+        error=doc.get("error"),
+        cancel_requested=bool(doc.get("cancel_requested", False)),
+        warnings=tuple(str(warning) for warning in doc.get("warnings") or ()),
     )

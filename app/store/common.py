@@ -6,10 +6,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
+from app.domain.runs import Run, RunStatus
 from app.domain.workflows import Workflow
+from app.errors import Conflict
 
 EMAIL_TAKEN = "a user with this e-mail already exists"
 LAST_OWNER = "the workspace would be left without an owner"
+CLUSTER_NAME_TAKEN = "the workspace already has a cluster of this name"
+
+# The statuses of a run that is not finished: at most one run of a workflow is in one of them.
+UNFINISHED_RUN_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus if not status.finished)
 
 
 def new_id() -> str:
@@ -35,6 +41,27 @@ def check_next_revision(workflow: Workflow, expected_revision: int) -> None:
             f"workflow {workflow.id!r} carries revision {workflow.revision}, "
             f"expected {expected_revision + 1} (expected_revision + 1)"
         )
+
+
+def cluster_name_key(name: str) -> str:
+    """Cluster names are unique per workspace case-insensitively: this (Unicode-aware) lower-cased form
+    is stored beside the name and carries the unique index in both backends."""
+    return name.lower()
+
+
+def active_run_conflict(workflow_id: str, run_id: str) -> Conflict:
+    """``start_run`` found another unfinished run of the workflow."""
+    return Conflict(
+        f"workflow {workflow_id!r} already has an unfinished run {run_id!r}", details={"runId": run_id}
+    )
+
+
+def finished_run_conflict(run: Run) -> Conflict:
+    """``save_run`` met a run that the store already holds as finished (a finished run is final)."""
+    return Conflict(
+        f"run {run.id!r} is already {run.status.value} and cannot be changed",
+        details={"runId": run.id, "status": run.status.value},
+    )
 
 
 class MigrationStep(Protocol):

@@ -7,13 +7,24 @@ import itertools
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from app.domain.audit import AuditEntry, AuditOutcome
+from app.domain.clusters import Cluster, ClusterAuthType, ClusterProbe
+from app.domain.runs import (
+    AppliedObject,
+    NodeRunState,
+    NodeRunStatus,
+    ObjectAction,
+    Run,
+    RunLogLine,
+    RunStatus,
+    TriggerKind,
+)
 from app.domain.users import User, UserRole
 from app.domain.versions import VersionDraft
 from app.domain.workflows import Canvas, Edge, Node, Position, Workflow, WorkflowStatus
@@ -163,6 +174,91 @@ class Make:
             workspace_id=overrides.pop("workspace_id", None),
             outcome=overrides.pop("outcome", AuditOutcome.SUCCESS),
             **overrides,
+        )
+
+    def cluster(self, workspace_id: str, name: str = "Production", **overrides: Any) -> Cluster:
+        at = overrides.pop("created_at", None) or self.at()
+        return Cluster(
+            id=overrides.pop("id", None) or self.id("cluster"),
+            workspace_id=workspace_id,
+            name=name,
+            description=overrides.pop("description", "the big one"),
+            auth_type=overrides.pop("auth_type", ClusterAuthType.TOKEN),
+            server=overrides.pop("server", "https://k8s.example.com:6443"),
+            credentials_ciphertext=overrides.pop("credentials_ciphertext", "gAAAAAB-opaque-ciphertext=="),
+            created_by=overrides.pop("created_by", "user-x"),
+            created_at=at,
+            updated_at=overrides.pop("updated_at", at),
+            **overrides,
+        )
+
+    def probe(self, *, reachable: bool = True, **overrides: Any) -> ClusterProbe:
+        return ClusterProbe(
+            reachable=reachable,
+            server_version=overrides.pop("server_version", "v1.30.2" if reachable else None),
+            reason=overrides.pop("reason", None if reachable else "TLS handshake failed"),
+            checked_at=overrides.pop("checked_at", None) or self.at(),
+        )
+
+    def run(self, workflow: Workflow, **overrides: Any) -> Run:
+        """A fresh run of ``workflow`` as a service would hand it to ``start_run``."""
+        at = overrides.pop("started_at", None) or self.at()
+        return Run(
+            id=overrides.pop("id", None) or self.id("run"),
+            workflow_id=workflow.id,
+            workspace_id=overrides.pop("workspace_id", workflow.workspace_id),
+            cluster_id=overrides.pop("cluster_id", "cluster-1"),
+            version=overrides.pop("version", 0),
+            status=overrides.pop("status", RunStatus.PENDING),
+            triggered_by=overrides.pop("triggered_by", TriggerKind.MANUAL),
+            started_by=overrides.pop("started_by", "user-x"),
+            started_at=at,
+            owner=overrides.pop("owner", "server-a"),
+            heartbeat_at=overrides.pop("heartbeat_at", at),
+            **overrides,
+        )
+
+    def applied(self, kind: str = "Deployment", name: str = "web", **overrides: Any) -> AppliedObject:
+        return AppliedObject(
+            api_version=overrides.pop("api_version", "apps/v1" if kind == "Deployment" else "v1"),
+            kind=kind,
+            name=name,
+            namespace=overrides.pop("namespace", "shop"),
+            action=overrides.pop("action", ObjectAction.CREATED),
+            uid=overrides.pop("uid", str(uuid.uuid4())),
+            resource_version=overrides.pop("resource_version", "12345"),
+        )
+
+    def progress(self, run: Run) -> Run:
+        """``run`` well under way: every kind of nested part filled, datetimes from several time zones."""
+        east = timezone(timedelta(hours=5, minutes=30))
+        return replace(
+            run,
+            status=RunStatus.RUNNING,
+            heartbeat_at=self.at(),
+            node_states=(
+                NodeRunState(
+                    "n1",
+                    NodeRunStatus.APPLIED,
+                    "applied 2 objects",
+                    (
+                        self.applied(),
+                        self.applied(
+                            "Service", action=ObjectAction.UNCHANGED, uid=None, resource_version=None
+                        ),
+                    ),
+                    self.at().astimezone(east),
+                ),
+                NodeRunState("n2", NodeRunStatus.SKIPPED, "no value stored for Secret 'db'"),
+                NodeRunState("n3", NodeRunStatus.APPLYING),
+            ),
+            logs=(
+                RunLogLine(self.at(), "INFO", "applying 3 nodes"),
+                RunLogLine(self.at().astimezone(east), "WARNING", "Secret 'db' has no value", node_id="n2"),
+                RunLogLine(self.at(), "ERROR", 'grüß dich ✓ — "quoted" \\ text', node_id="n3"),
+            ),
+            pruned=(self.applied("ConfigMap", "old", action=ObjectAction.PRUNED, namespace=None),),
+            warnings=("Secret 'db' has no value: not applied", "second warning"),
         )
 
     async def register(self, store: Store, email: str | None = None) -> tuple[User, Workspace]:

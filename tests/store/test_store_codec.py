@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from app.domain.runs import Run
 from app.domain.users import Session
 from app.domain.versions import Version
 from app.store import codec
@@ -77,3 +79,53 @@ def test_naive_datetimes_are_refused() -> None:
 def test_non_finite_numbers_are_refused() -> None:
     with pytest.raises(ValueError, match="JSON"):
         codec.dumps({"x": float("nan")})
+
+
+def test_clusters_and_runs_round_trip_through_json(make: Make) -> None:
+    cluster = make.cluster("ws-1", last_probe=make.probe(reachable=False))
+    bare = make.cluster("ws-1", "Bare")
+    workflow = make.workflow("ws-1")
+    run = make.progress(make.run(workflow, version=4, cancel_requested=True, error="boom"))
+    done = replace(run, completed_at=run.started_at + timedelta(seconds=3))
+
+    assert codec.cluster_from_doc(through_json(codec.cluster_to_doc(cluster))) == cluster
+    assert codec.cluster_from_doc(through_json(codec.cluster_to_doc(bare))) == bare
+    assert codec.run_from_doc(through_json(codec.run_to_doc(run))) == run
+    assert codec.run_from_doc(through_json(codec.run_to_doc(done))) == done
+    plain = make_plain(make.run(workflow))
+    assert codec.run_from_doc(through_json(codec.run_to_doc(plain))) == plain
+    doc = codec.run_to_doc(run)
+    assert doc["status"] == "RUNNING"
+    assert doc["node_states"][0]["objects"][0]["action"] == "CREATED"
+    assert doc["pruned"][0]["action"] == "PRUNED"
+    assert doc["node_states"][0]["updated_at"].endswith("Z")  # stored in UTC whatever the zone
+
+
+def make_plain(run: Run) -> Run:
+    """A run with no nested parts: empty tuples, not lists, come back."""
+    assert (run.node_states, run.logs, run.pruned, run.warnings) == ((), (), (), ())
+    return run
+
+
+def test_mongo_documents_rename_the_id_and_keep_everything_else(make: Make) -> None:
+    """The MongoDB mapping is pure, so it is checked here even where no MongoDB server runs."""
+    from app.store.mongo import documents
+
+    workflow = make.workflow("ws-1")
+    version = Version("v-1", workflow.id, "ws-1", 1, workflow.canvas, None, "d", "u", make.at())
+    cluster = make.cluster("ws-1", "Ärger", last_probe=make.probe())
+    run = make.progress(make.run(workflow))
+
+    stored_workflow = documents.workflow_to_mongo(workflow)
+    assert stored_workflow["_id"] == workflow.id
+    assert "id" not in stored_workflow
+    assert isinstance(stored_workflow["canvas"], str)
+    assert documents.workflow_from_mongo(stored_workflow) == workflow
+    assert documents.version_from_mongo(documents.version_to_mongo(version)) == version
+    stored_cluster = documents.cluster_to_mongo(cluster)
+    assert (stored_cluster["_id"], stored_cluster["name_lower"]) == (cluster.id, "ärger")
+    assert documents.cluster_from_mongo(stored_cluster) == cluster
+    stored_run = documents.run_to_mongo(run)
+    assert stored_run["_id"] == run.id
+    assert isinstance(stored_run["node_states"], list)
+    assert documents.run_from_mongo(stored_run) == run

@@ -16,6 +16,10 @@ from app.store.opening import open_store
 from app.store.sqlite import MIGRATIONS, Migration, migrate, open_sqlite
 from tests.store.builders import Make, mongo_url
 
+ALL = [step.number for step in MIGRATIONS]
+# The steps released before clusters, Secret node values and runs (step 4) were added.
+BEFORE_RUNS = [step for step in MIGRATIONS if step.number <= 3]
+
 
 async def ledger(path: Path) -> dict[int, str]:
     async with aiosqlite.connect(path) as raw:
@@ -37,7 +41,7 @@ async def test_a_new_database_gets_every_step(tmp_path: Path) -> None:
     finally:
         await store.close()
 
-    assert list(await ledger(path)) == [1, 2, 3]
+    assert list(await ledger(path)) == ALL
     assert {
         "users",
         "sessions",
@@ -46,6 +50,9 @@ async def test_a_new_database_gets_every_step(tmp_path: Path) -> None:
         "workflows",
         "versions",
         "audit_events",
+        "clusters",
+        "secret_values",
+        "runs",
     } <= await tables(path)
 
 
@@ -63,7 +70,7 @@ async def test_reopening_applies_only_the_new_steps_and_keeps_the_data(tmp_path:
     new = await open_store(f"sqlite:///{path}")
     try:
         after = await ledger(path)
-        assert list(after) == [1, 2, 3]
+        assert list(after) == ALL
         assert after[1] == before[1]  # step 1 was not applied again
         assert await new.get_user(user.id) == user
         workflow = make.workflow(workspace.id)
@@ -75,12 +82,12 @@ async def test_reopening_applies_only_the_new_steps_and_keeps_the_data(tmp_path:
 
 async def test_migrate_returns_the_steps_it_applied(tmp_path: Path) -> None:
     store = await open_sqlite(str(tmp_path / "trellis.db"))
-    extra = Migration(4, "an index", ("CREATE INDEX users_name ON users (name)",))
+    extra = Migration(len(MIGRATIONS) + 1, "an index", ("CREATE INDEX users_name ON users (name)",))
     try:
         assert await migrate(store._db) == []
-        assert await migrate(store._db, (*MIGRATIONS, extra)) == [4]
+        assert await migrate(store._db, (*MIGRATIONS, extra)) == [extra.number]
         assert await migrate(store._db, (*MIGRATIONS, extra)) == []
-        assert await store.applied_migrations() == [1, 2, 3, 4]
+        assert await store.applied_migrations() == [*ALL, extra.number]
     finally:
         await store.close()
 
@@ -90,27 +97,27 @@ async def test_a_failing_step_rolls_back_every_pending_step(tmp_path: Path) -> N
     await (await open_sqlite(str(path), migrations=MIGRATIONS[:1])).close()
     broken = (
         *MIGRATIONS,
-        Migration(4, "fine on its own", ("CREATE TABLE extra (x INTEGER)",)),
-        Migration(5, "broken", ("CREATE TABLE broken (",)),
+        Migration(len(MIGRATIONS) + 1, "fine on its own", ("CREATE TABLE extra (x INTEGER)",)),
+        Migration(len(MIGRATIONS) + 2, "broken", ("CREATE TABLE broken (",)),
     )
 
     with pytest.raises(sqlite3.OperationalError):
         await open_sqlite(str(path), migrations=broken)
 
     assert list(await ledger(path)) == [1]
-    assert {"workflows", "versions", "audit_events", "extra"}.isdisjoint(await tables(path))
+    assert {"workflows", "versions", "audit_events", "runs", "extra"}.isdisjoint(await tables(path))
     store = await open_sqlite(str(path))  # the released steps still apply afterwards
     await store.close()
-    assert list(await ledger(path)) == [1, 2, 3]
+    assert list(await ledger(path)) == ALL
 
 
 async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "trellis.db"
     await (await open_sqlite(str(path))).close()
 
-    with pytest.raises(SchemaTooNewError, match=r"\[3\]"):
+    with pytest.raises(SchemaTooNewError, match=r"\[3, 4\]"):
         await open_sqlite(str(path), migrations=MIGRATIONS[:2])
-    assert list(await ledger(path)) == [1, 2, 3]
+    assert list(await ledger(path)) == ALL
 
 
 async def test_steps_must_be_in_increasing_order(tmp_path: Path) -> None:
@@ -143,11 +150,98 @@ async def test_mongo_reopening_applies_only_the_new_steps(make: Make) -> None:
             await old.close()
         new = await open_mongo(url, database=name)
         try:
-            assert await new.applied_migrations() == [1, 2, 3]
+            assert await new.applied_migrations() == [step.number for step in MONGO_MIGRATIONS]
             assert await new.get_user(user.id) == user
         finally:
             await new.close()
         with pytest.raises(SchemaTooNewError):
             await open_mongo(url, database=name, migrations=MONGO_MIGRATIONS[:2])
+    finally:
+        await drop_mongo_database(url, name)
+
+
+async def indexes(path: Path, table: str) -> set[str]:
+    async with aiosqlite.connect(path) as raw:
+        rows = await raw.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (table,),
+        )
+    return {str(name) for (name,) in rows}
+
+
+async def test_a_database_from_before_runs_upgrades_to_clusters_secrets_and_runs(
+    tmp_path: Path, make: Make
+) -> None:
+    path = tmp_path / "trellis.db"
+    old = await open_sqlite(str(path), migrations=BEFORE_RUNS)
+    try:
+        user, workspace, scope = await make.tenant(old)
+        workflow = make.workflow(workspace.id)
+        await old.insert_workflow(workflow)
+        versions = [await old.create_version(scope, workflow.id, make.draft(user.id)) for _ in range(2)]
+    finally:
+        await old.close()
+    before = await ledger(path)
+    assert list(before) == [1, 2, 3]
+    assert {"clusters", "secret_values", "runs"}.isdisjoint(await tables(path))
+
+    new = await open_store(f"sqlite:///{path}")
+    try:
+        after = await ledger(path)
+        assert list(after) == ALL
+        assert {number: after[number] for number in before} == before  # old steps not applied again
+        assert await indexes(path, "runs") >= {
+            "runs_workflow_newest",
+            "runs_status_heartbeat",
+            "runs_one_unfinished",
+        }
+        assert "clusters_workspace_name" in await indexes(path, "clusters")
+        # the old records are intact and the new operations work on them
+        assert await new.get_workflow(scope, workflow.id) == workflow
+        assert [v.number for v in (await new.list_versions(scope, workflow.id, 10, None)).items] == [2, 1]
+        assert await new.get_version(scope, workflow.id, 1) == versions[0]
+        cluster = make.cluster(workspace.id)
+        await new.insert_cluster(cluster)
+        version, run = await new.start_run(
+            scope, make.draft(user.id), make.run(workflow, cluster_id=cluster.id)
+        )
+        assert (version.number, run.version) == (3, 3)
+        await new.put_secret_values(workflow.id, "db", "cipher", make.at())
+        await new.delete_workflow(scope, workflow.id)
+        assert await new.get_run(scope, run.id) is None
+        assert await new.secret_values(workflow.id) == {}
+        assert await new.get_cluster(scope, cluster.id) == cluster
+    finally:
+        await new.close()
+
+
+@pytest.mark.mongo
+async def test_mongo_database_from_before_runs_upgrades(make: Make) -> None:
+    from app.store.mongo import MIGRATIONS as MONGO_MIGRATIONS
+    from app.store.mongo import drop_mongo_database, open_mongo
+
+    url = mongo_url()
+    name = f"trellis_test_{uuid.uuid4().hex[:16]}"
+    try:
+        old = await open_mongo(url, database=name, migrations=MONGO_MIGRATIONS[:3])
+        try:
+            user, workspace, scope = await make.tenant(old)
+            workflow = make.workflow(workspace.id)
+            await old.insert_workflow(workflow)
+            await old.create_version(scope, workflow.id, make.draft(user.id))
+        finally:
+            await old.close()
+        new = await open_mongo(url, database=name)
+        try:
+            assert await new.applied_migrations() == [step.number for step in MONGO_MIGRATIONS]
+            index_names = {index["name"] for index in await (await new._m.runs.list_indexes()).to_list()}
+            assert {"runs_workflow_newest", "runs_status_heartbeat"} <= index_names
+            version, run = await new.start_run(scope, make.draft(user.id), make.run(workflow))
+            assert (version.number, run.version) == (2, 2)
+            cluster = make.cluster(workspace.id)
+            await new.insert_cluster(cluster)
+            assert await new.get_cluster(scope, cluster.id) == cluster
+        finally:
+            await new.close()
     finally:
         await drop_mongo_database(url, name)

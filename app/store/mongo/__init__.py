@@ -7,15 +7,19 @@ connect with ``?replicaSet=rs0`` or ``?directConnection=true``).
 
 Atomicity, per operation:
 
-- ``create_user``, ``create_workspace``, ``add_member``, ``remove_member``, ``delete_workflow``,
-  ``create_version``, ``restore_version``: one transaction each (:meth:`MongoDatabase.transaction`,
-  retried on transient errors such as write conflicts). The first-user decision, the last-owner
-  check and version numbers are made safe against write skew by a write to one shared document in
-  the same transaction (``counters/users``, the workspace's ``member_seq``, the workflow's
-  ``version_seq``), so concurrent transactions conflict and are serialised.
+- ``create_user``, ``create_workspace``, ``add_member``, ``remove_member``, ``delete_workflow`` (+
+  versions, Secret node values and runs), ``create_version``, ``restore_version``, ``start_run``
+  (version + run), ``put_secret_values`` and ``interrupt_stale_runs``: one transaction each
+  (:meth:`MongoDatabase.transaction`, retried on transient errors such as write conflicts). The
+  first-user decision, the last-owner check, version numbers, the one-unfinished-run-per-workflow
+  check and "no Secret value outlives its workflow" are made safe against write skew by a write to one
+  shared document in the same transaction (``counters/users``, the workspace's ``member_seq``, the
+  workflow's ``version_seq`` or ``secret_seq``), so concurrent transactions conflict and are
+  serialised; a stale-run sweep updates the very documents a concurrent ``save_run`` writes.
 - ``replace_workflow``: one ``find_one_and_update`` with the expected revision in its filter
-  (single-document compare-and-set).
-- Everything else writes one document.
+  (single-document compare-and-set). ``save_run`` and ``request_cancel``: one update each, with
+  "still unfinished" in its filter.
+- Everything else writes one document; cluster names are kept unique by a unique index.
 
 Documents are the codec's JSON-safe documents (datetimes as fixed-width UTC strings, so microseconds
 survive and string order is time order) with ``"id"`` stored as ``"_id"`` and canvases as JSON text

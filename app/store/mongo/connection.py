@@ -70,6 +70,9 @@ class MongoDatabase:
         self.workflows: AsyncCollection[Doc] = db["workflows"]
         self.versions: AsyncCollection[Doc] = db["versions"]
         self.audit: AsyncCollection[Doc] = db["audit_events"]
+        self.clusters: AsyncCollection[Doc] = db["clusters"]
+        self.secret_values: AsyncCollection[Doc] = db["secret_values"]
+        self.runs: AsyncCollection[Doc] = db["runs"]
         self.counters: AsyncCollection[Doc] = db["counters"]
         self._closed = False
 

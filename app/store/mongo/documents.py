@@ -4,6 +4,10 @@ The codec's ``"id"`` is stored as ``"_id"``. A canvas (of a workflow or a versio
 text, as in SQLite: node data is free-form and holds keys such as ``app.kubernetes.io/name`` (dots)
 or ``$ref`` (a leading dollar), which MongoDB refuses or reinterprets inside update documents on many
 server versions; the canvas is never queried into, so nothing is lost.
+
+A cluster also carries ``name_lower`` (its lower-cased name, under the unique index that makes names
+unique per workspace case-insensitively). Runs and clusters have no free-form keys and are stored as
+nested documents; the codec ignores fields it does not know.
 """
 
 from __future__ import annotations
@@ -11,9 +15,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.domain.clusters import Cluster
+from app.domain.runs import Run
 from app.domain.versions import Version
 from app.domain.workflows import Workflow
-from app.store.codec import dumps, loads, version_from_doc, workflow_from_doc
+from app.store.codec import (
+    cluster_from_doc,
+    cluster_to_doc,
+    dumps,
+    loads,
+    run_from_doc,
+    run_to_doc,
+    version_from_doc,
+    version_to_doc,
+    workflow_from_doc,
+    workflow_to_doc,
+)
+from app.store.common import cluster_name_key
 
 Doc = dict[str, Any]
 
@@ -34,7 +52,7 @@ def from_mongo(doc: Mapping[str, Any]) -> Doc:
 
 
 def workflow_to_mongo(workflow: Workflow) -> Doc:
-    doc = workflow_to_mongo(workflow)
+    doc = to_mongo(workflow_to_doc(workflow))
     doc["canvas"] = dumps(doc["canvas"])
     return doc
 
@@ -46,7 +64,7 @@ def workflow_from_mongo(doc: Mapping[str, Any]) -> Workflow:
 
 
 def version_to_mongo(version: Version) -> Doc:
-    doc = version_to_mongo(version)
+    doc = to_mongo(version_to_doc(version))
     doc["canvas"] = dumps(doc["canvas"])
     return doc
 
@@ -55,3 +73,21 @@ def version_from_mongo(doc: Mapping[str, Any]) -> Version:
     loaded = from_mongo(doc)
     loaded["canvas"] = loads(loaded["canvas"])
     return version_from_doc(loaded)
+
+
+def cluster_to_mongo(cluster: Cluster) -> Doc:
+    doc = to_mongo(cluster_to_doc(cluster))
+    doc["name_lower"] = cluster_name_key(cluster.name)
+    return doc
+
+
+def cluster_from_mongo(doc: Mapping[str, Any]) -> Cluster:
+    return cluster_from_doc(from_mongo(doc))
+
+
+def run_to_mongo(run: Run) -> Doc:
+    return to_mongo(run_to_doc(run))
+
+
+def run_from_mongo(doc: Mapping[str, Any]) -> Run:
+    return run_from_doc(from_mongo(doc))

@@ -84,10 +84,27 @@ async def _audit(db: AsyncDatabase[Doc]) -> None:
     )
 
 
+async def _clusters_secrets_runs(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "clusters", "secret_values", "runs")
+    # name_lower is stored lower-cased, so a plain unique index makes names unique case-insensitively.
+    await db["clusters"].create_index(
+        [("workspace_id", 1), ("name_lower", 1)], unique=True, name="clusters_workspace_name"
+    )
+    await db["clusters"].create_index([("name_lower", 1), ("_id", 1)], name="clusters_name")
+    await db["secret_values"].create_index(
+        [("workflow_id", 1), ("node_id", 1)], unique=True, name="secret_values_workflow_node"
+    )
+    await db["runs"].create_index(
+        [("workflow_id", 1), ("started_at", -1), ("_id", -1)], name="runs_workflow_newest"
+    )
+    await db["runs"].create_index([("status", 1), ("heartbeat_at", 1)], name="runs_status_heartbeat")
+
+
 MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(1, "users, sessions, workspaces and memberships", _identity),
     MongoMigration(2, "workflows and versions", _workflows),
     MongoMigration(3, "audit events", _audit),
+    MongoMigration(4, "clusters, secret values and runs", _clusters_secrets_runs),
 )
 
 

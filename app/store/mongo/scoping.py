@@ -1,8 +1,8 @@
 """Workspace scoping of the MongoDB store, in one place.
 
-Every tenant query (workflows, versions, workspaces, members) wraps its filter with :func:`in_scope`,
-so a document of a workspace outside the caller's scope is indistinguishable from a missing one. An
-empty scope gives ``{"$in": []}``, which matches nothing.
+Every tenant query (workflows, versions, workspaces, members, clusters, runs) wraps its filter with
+:func:`in_scope`, so a document of a workspace outside the caller's scope is indistinguishable from a
+missing one. An empty scope gives ``{"$in": []}``, which matches nothing.
 """
 
 from __future__ import annotations

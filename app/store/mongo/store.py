@@ -8,9 +8,12 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError
 
 from app.store.mongo.audit import MongoAudit
+from app.store.mongo.clusters import MongoClusters
 from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import Doc
 from app.store.mongo.migrations import MIGRATIONS, MongoMigration, migrate
+from app.store.mongo.runs import MongoRuns
+from app.store.mongo.secrets import MongoSecretValues
 from app.store.mongo.users import MongoUsers
 from app.store.mongo.versions import MongoVersions
 from app.store.mongo.workflows import MongoWorkflows
@@ -19,7 +22,16 @@ from app.store.mongo.workspaces import MongoWorkspaces
 DEFAULT_DATABASE = "trellis"
 
 
-class MongoStore(MongoUsers, MongoWorkspaces, MongoWorkflows, MongoVersions, MongoAudit):
+class MongoStore(
+    MongoUsers,
+    MongoWorkspaces,
+    MongoWorkflows,
+    MongoVersions,
+    MongoAudit,
+    MongoClusters,
+    MongoSecretValues,
+    MongoRuns,
+):
     """The MongoDB store. Create it with :func:`open_mongo`; ``close()`` it when done."""
 
     def __init__(self, m: MongoDatabase) -> None:

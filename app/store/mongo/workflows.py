@@ -1,7 +1,8 @@
 """Workflows in MongoDB: keyset-paginated lists and compare-and-set replacement.
 
 A workflow document also carries ``version_seq``, the last version number handed out for it (see
-:mod:`app.store.mongo.versions`); the codec ignores it.
+:mod:`app.store.mongo.versions`), and ``secret_seq``, a counter written by ``put_secret_values`` only
+to share the workflow's conflict domain (see :mod:`app.store.mongo.secrets`); the codec ignores both.
 """
 
 from __future__ import annotations
@@ -126,7 +127,10 @@ class MongoWorkflows:
         return workflow_from_mongo(stored)
 
     async def delete_workflow(self, scope: Scope, workflow_id: str) -> None:
-        """The workflow and its versions in one transaction."""
+        """The workflow, its versions, its Secret node values and its runs in one transaction; the
+        clusters it deployed to are not touched. Deleting the workflow document conflicts with every
+        concurrent transaction that writes it (``start_run``, ``put_secret_values``, ``create_version``),
+        so none of them can leave a record behind for a deleted workflow."""
 
         async def write(session: AsyncClientSession) -> None:
             deleted = await self._m.workflows.delete_one(
@@ -135,5 +139,7 @@ class MongoWorkflows:
             if deleted.deleted_count == 0:
                 raise NotFound("workflow", workflow_id)
             await self._m.versions.delete_many(in_scope(scope, {"workflow_id": workflow_id}), session=session)
+            await self._m.runs.delete_many(in_scope(scope, {"workflow_id": workflow_id}), session=session)
+            await self._m.secret_values.delete_many({"workflow_id": workflow_id}, session=session)
 
         await self._m.transaction(write)

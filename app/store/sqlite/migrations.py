@@ -123,6 +123,63 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX audit_actor_newest ON audit_events (actor_id, at DESC, id DESC)",
         ),
     ),
+    Migration(
+        4,
+        "clusters, secret values and runs",
+        (
+            # name_lower is the Unicode-aware lower-cased name (SQLite's lower() folds ASCII only).
+            """CREATE TABLE clusters (
+                id                     TEXT PRIMARY KEY,
+                workspace_id           TEXT NOT NULL REFERENCES workspaces (id),
+                name                   TEXT NOT NULL,
+                name_lower             TEXT NOT NULL,
+                description            TEXT NOT NULL,
+                auth_type              TEXT NOT NULL,
+                server                 TEXT NOT NULL,
+                credentials_ciphertext TEXT NOT NULL,
+                created_by             TEXT NOT NULL,
+                created_at             TEXT NOT NULL,
+                updated_at             TEXT NOT NULL,
+                last_probe             TEXT
+            ) STRICT""",
+            "CREATE UNIQUE INDEX clusters_workspace_name ON clusters (workspace_id, name_lower)",
+            "CREATE INDEX clusters_name ON clusters (name_lower, id)",
+            """CREATE TABLE secret_values (
+                workflow_id TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+                node_id     TEXT NOT NULL,
+                ciphertext  TEXT NOT NULL,
+                updated_at  TEXT NOT NULL,
+                PRIMARY KEY (workflow_id, node_id)
+            ) STRICT, WITHOUT ROWID""",
+            # node_states, logs, pruned and warnings are JSON text; cluster_id is not a foreign key, so
+            # removing a cluster keeps the history of the runs that deployed to it.
+            """CREATE TABLE runs (
+                id               TEXT PRIMARY KEY,
+                workflow_id      TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+                workspace_id     TEXT NOT NULL,
+                cluster_id       TEXT NOT NULL,
+                version          INTEGER NOT NULL,
+                status           TEXT NOT NULL,
+                triggered_by     TEXT NOT NULL,
+                started_by       TEXT NOT NULL,
+                started_at       TEXT NOT NULL,
+                owner            TEXT NOT NULL,
+                heartbeat_at     TEXT NOT NULL,
+                completed_at     TEXT,
+                node_states      TEXT NOT NULL,
+                logs             TEXT NOT NULL,
+                pruned           TEXT NOT NULL,
+                error            TEXT,
+                cancel_requested INTEGER NOT NULL,
+                warnings         TEXT NOT NULL
+            ) STRICT""",
+            "CREATE INDEX runs_workflow_newest ON runs (workflow_id, started_at DESC, id DESC)",
+            "CREATE INDEX runs_status_heartbeat ON runs (status, heartbeat_at)",
+            # At most one unfinished run per workflow, whatever writes it (start_run checks first).
+            "CREATE UNIQUE INDEX runs_one_unfinished ON runs (workflow_id) "
+            "WHERE status IN ('PENDING', 'RUNNING')",
+        ),
+    ),
 )
 
 _LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,6 +1,6 @@
 """Workspace scoping of the SQLite store, in one place.
 
-Every tenant query (workflows, versions, workspaces, members) adds the clause returned by
+Every tenant query (workflows, versions, workspaces, members, clusters, runs) adds the clause returned by
 :func:`in_scope`, so a record of a workspace outside the caller's scope is indistinguishable from a
 missing one. The scope travels as one JSON array parameter (``json_each``), so its size never meets
 SQLite's limit on bound parameters, and an empty scope matches nothing.

@@ -5,15 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.store.sqlite.audit import SqliteAudit
+from app.store.sqlite.clusters import SqliteClusters
 from app.store.sqlite.connection import Database, connect
 from app.store.sqlite.migrations import MIGRATIONS, Migration, migrate
+from app.store.sqlite.runs import SqliteRuns
+from app.store.sqlite.secrets import SqliteSecretValues
 from app.store.sqlite.users import SqliteUsers
 from app.store.sqlite.versions import SqliteVersions
 from app.store.sqlite.workflows import SqliteWorkflows
 from app.store.sqlite.workspaces import SqliteWorkspaces
 
 
-class SqliteStore(SqliteUsers, SqliteWorkspaces, SqliteWorkflows, SqliteVersions, SqliteAudit):
+class SqliteStore(
+    SqliteUsers,
+    SqliteWorkspaces,
+    SqliteWorkflows,
+    SqliteVersions,
+    SqliteAudit,
+    SqliteClusters,
+    SqliteSecretValues,
+    SqliteRuns,
+):
     """The embedded default store. Create it with :func:`open_sqlite`; ``close()`` it when done."""
 
     def __init__(self, db: Database) -> None:

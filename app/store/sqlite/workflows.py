@@ -138,7 +138,8 @@ class SqliteWorkflows:
             return await compare_and_set(tx, scope, workflow, expected_revision)
 
     async def delete_workflow(self, scope: Scope, workflow_id: str) -> None:
-        """The workflow and its versions in one transaction."""
+        """The workflow, its versions, its Secret node values and its runs in one transaction; the
+        clusters it deployed to are not touched."""
         where = in_scope(scope)
         async with self._db.transaction() as tx:
             found = await tx.value(
@@ -151,4 +152,9 @@ class SqliteWorkflows:
                 f"DELETE FROM versions WHERE workflow_id = ? AND {where.sql}",  # noqa: S608
                 (workflow_id, *where.params),
             )
+            await tx.run(
+                f"DELETE FROM runs WHERE workflow_id = ? AND {where.sql}",  # noqa: S608
+                (workflow_id, *where.params),
+            )
+            await tx.run("DELETE FROM secret_values WHERE workflow_id = ?", (workflow_id,))
             await tx.run("DELETE FROM workflows WHERE id = ?", (workflow_id,))

@@ -1,0 +1,182 @@
+"""Deploy runs in SQLite: started together with their version, saved whole, swept when stale.
+
+A run's nested parts (``node_states``, ``logs``, ``pruned``, ``warnings``) are JSON text columns. At
+most one run of a workflow is unfinished (``PENDING`` or ``RUNNING``): ``start_run`` checks it inside
+its ``BEGIN IMMEDIATE`` transaction, and the partial unique index ``runs_one_unfinished`` holds it
+whatever writes the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from app.domain.paging import Page
+from app.domain.runs import Run, RunStatus
+from app.domain.versions import Version, VersionDraft
+from app.domain.workspaces import Scope
+from app.errors import NotFound
+from app.ports import RunKey
+from app.store.codec import dumps, encode_datetime, loads, run_from_doc, run_to_doc
+from app.store.common import (
+    UNFINISHED_RUN_STATUSES,
+    active_run_conflict,
+    check_page_size,
+    finished_run_conflict,
+)
+from app.store.sqlite.connection import Database, duplicate_is_conflict
+from app.store.sqlite.scoping import in_scope
+from app.store.sqlite.versions import append_version
+
+_JSON_COLUMNS = ("node_states", "logs", "pruned", "warnings")
+
+# The columns save_run rewrites: what an executor changes while it works. The identity of a run (id,
+# workflow, workspace, cluster, version, trigger, who started it and when) never changes.
+_SAVED = (
+    "status",
+    "owner",
+    "heartbeat_at",
+    "completed_at",
+    "node_states",
+    "logs",
+    "pruned",
+    "error",
+    "warnings",
+)
+
+_UNFINISHED = f"status IN ({', '.join('?' for _ in UNFINISHED_RUN_STATUSES)})"
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    row = run_to_doc(run)
+    for column in _JSON_COLUMNS:
+        row[column] = dumps(row[column])
+    return row
+
+
+def run_from_row(row: sqlite3.Row) -> Run:
+    doc = dict(row)
+    for column in _JSON_COLUMNS:
+        doc[column] = loads(doc[column])
+    return run_from_doc(doc)
+
+
+class SqliteRuns:
+    """The ``RunStore`` part of the SQLite store."""
+
+    _db: Database
+
+    async def start_run(self, scope: Scope, draft: VersionDraft, run: Run) -> tuple[Version, Run]:
+        """One ``BEGIN IMMEDIATE`` transaction: find the workflow in scope, refuse if it has an
+        unfinished run, append the version (max + 1, as ``create_version``) and insert the run with
+        that number. The write lock is held from ``BEGIN`` on, so two concurrent starts are serialised
+        and the second sees the first's run; any failure rolls back the version too.
+
+        The stored run takes the version number and the workflow's workspace; it is returned."""
+        where = in_scope(scope)
+        async with self._db.transaction() as tx:
+            workspace_id = await tx.value(
+                f"SELECT workspace_id FROM workflows WHERE id = ? AND {where.sql}",  # noqa: S608
+                (run.workflow_id, *where.params),
+            )
+            if workspace_id is None:
+                raise NotFound("workflow", run.workflow_id)
+            active = await tx.value(
+                f"SELECT id FROM runs WHERE workflow_id = ? AND {_UNFINISHED} "  # noqa: S608
+                "ORDER BY started_at, id LIMIT 1",
+                (run.workflow_id, *UNFINISHED_RUN_STATUSES),
+            )
+            if active is not None:
+                raise active_run_conflict(run.workflow_id, str(active))
+            version = await append_version(tx, run.workflow_id, str(workspace_id), draft)
+            stored = replace(run, workspace_id=str(workspace_id), version=version.number)
+            with duplicate_is_conflict("a run with this id already exists"):
+                await tx.insert("runs", run_row(stored))
+        return version, stored
+
+    async def get_run(self, scope: Scope, run_id: str) -> Run | None:
+        where = in_scope(scope)
+        async with self._db.transaction(write=False) as tx:
+            row = await tx.row(
+                f"SELECT * FROM runs WHERE id = ? AND {where.sql}",  # noqa: S608
+                (run_id, *where.params),
+            )
+        return None if row is None else run_from_row(row)
+
+    async def list_runs(self, scope: Scope, workflow_id: str, first: int, after: RunKey | None) -> Page[Run]:
+        """Newest first by ``(started_at, id)``; page and total read in one snapshot. An unknown or
+        out-of-scope workflow has an empty list."""
+        check_page_size(first)
+        where = in_scope(scope)
+        params: list[Any] = [workflow_id, *where.params]
+        keyset, keyset_params = "", []
+        if after is not None:
+            keyset, keyset_params = "AND (started_at, id) < (?, ?)", [encode_datetime(after[0]), after[1]]
+        async with self._db.transaction(write=False) as tx:
+            total = await tx.value(
+                f"SELECT count(*) FROM runs WHERE workflow_id = ? AND {where.sql}",  # noqa: S608
+                params,
+            )
+            rows = await tx.rows(
+                f"SELECT * FROM runs WHERE workflow_id = ? AND {where.sql} {keyset} "  # noqa: S608
+                "ORDER BY started_at DESC, id DESC LIMIT ?",
+                [*params, *keyset_params, first + 1],
+            )
+        items = [run_from_row(row) for row in rows[:first]]
+        return Page(items=items, has_next=len(rows) > first, total=int(total))
+
+    async def save_run(self, run: Run) -> None:
+        """One ``UPDATE`` of the saved columns, only while the stored run is unfinished: a finished
+        run is final (``Conflict``, e.g. when a sweep interrupted it), a missing one ``NotFound``.
+        ``cancel_requested`` is sticky: a save never clears a cancellation requested meanwhile."""
+        row = run_row(run)
+        assignments = ", ".join(f"{column} = ?" for column in _SAVED)
+        async with self._db.transaction() as tx:
+            changed = await tx.run(
+                f"UPDATE runs SET {assignments}, cancel_requested = (cancel_requested OR ?) "  # noqa: S608
+                f"WHERE id = ? AND {_UNFINISHED}",
+                (*(row[column] for column in _SAVED), run.cancel_requested, run.id, *UNFINISHED_RUN_STATUSES),
+            )
+            if changed == 0:
+                stored = await tx.row("SELECT * FROM runs WHERE id = ?", (run.id,))
+                if stored is None:
+                    raise NotFound("run", run.id)
+                raise finished_run_conflict(run_from_row(stored))
+
+    async def request_cancel(self, scope: Scope, run_id: str) -> Run | None:
+        """Set the flag on an unfinished run in scope and read it back, in one transaction; a
+        finished run is returned unchanged."""
+        where = in_scope(scope)
+        async with self._db.transaction() as tx:
+            await tx.run(
+                f"UPDATE runs SET cancel_requested = 1 WHERE id = ? AND {where.sql} AND {_UNFINISHED}",  # noqa: S608
+                (run_id, *where.params, *UNFINISHED_RUN_STATUSES),
+            )
+            row = await tx.row(
+                f"SELECT * FROM runs WHERE id = ? AND {where.sql}",  # noqa: S608
+                (run_id, *where.params),
+            )
+        return None if row is None else run_from_row(row)
+
+    async def interrupt_stale_runs(
+        self, *, heartbeat_before: datetime, at: datetime, reason: str
+    ) -> list[Run]:
+        """One ``UPDATE … RETURNING`` in one transaction: every unfinished run whose heartbeat is older
+        than ``heartbeat_before`` becomes ``INTERRUPTED``; oldest first. Concurrent sweeps are
+        serialised, so a run is returned by exactly one of them."""
+        async with self._db.transaction() as tx:
+            rows = await tx.rows(
+                "UPDATE runs SET status = ?, completed_at = ?, error = ? "  # noqa: S608
+                f"WHERE {_UNFINISHED} AND heartbeat_at < ? RETURNING *",
+                (
+                    RunStatus.INTERRUPTED.value,
+                    encode_datetime(at),
+                    reason,
+                    *UNFINISHED_RUN_STATUSES,
+                    encode_datetime(heartbeat_before),
+                ),
+            )
+        runs = [run_from_row(row) for row in rows]
+        return sorted(runs, key=lambda run: (run.started_at, run.id))
