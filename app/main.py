@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypedDict
@@ -15,8 +19,11 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from app.clock import SystemClock
 from app.http import graphiql, health
 from app.http.middleware import BodyLimit, RequestId
+from app.kube.gateway import KubeGateway
 from app.ports import Clock
+from app.rendering import ManifestRenderer, default_templates_dir
 from app.services.container import Services, build_services
+from app.services.tasks import TaskSupervisor
 from app.settings import Settings, with_development_secrets
 from app.store.opening import open_store
 from schema.root import SchemaLimits, build_schema
@@ -30,6 +37,23 @@ GRAPHIQL_ASSETS_PATH = "/graphiql-assets"
 
 class State(TypedDict):
     services: Services
+
+
+async def _sweep_forever(services: Services, every_seconds: float) -> None:
+    """Runs whose server died are marked INTERRUPTED within one lease, even if no server restarts."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            interrupted = await services.runs.sweep()
+        except Exception:
+            log.exception("sweeping stale runs failed; trying again in %s s", every_seconds)
+            continue
+        for run in interrupted:
+            log.warning(
+                "run %s of workflow %s was left RUNNING by a stopped server: INTERRUPTED",
+                run.id,
+                run.workflow_id,
+            )
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
@@ -53,7 +77,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         async with AsyncExitStack() as stack:
             store = await open_store(effective.resolved_store_url)
             stack.push_async_callback(store.close)
-            services = build_services(settings=effective, store=store, clock=clock)
+            tasks = TaskSupervisor()
+            stack.push_async_callback(tasks.close)  # runs stop (INTERRUPTED) before the store closes
+            services = build_services(
+                settings=effective,
+                store=store,
+                clock=clock,
+                gateway=KubeGateway(),
+                renderer=ManifestRenderer(default_templates_dir()),
+                tasks=tasks,
+                owner=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+            )
+            await services.runs.sweep()
+            tasks.spawn("stale-run-sweeper", _sweep_forever(services, effective.run_lease_seconds / 2))
             log.info("Trellis is ready: GraphiQL at %s%s", effective.resolved_public_url, GRAPHQL_PATH)
             yield {"services": services}
 

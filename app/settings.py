@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     page_size_default: int = Field(20, gt=0)
     page_size_max: int = Field(100, gt=0)
 
+    cluster_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    run_heartbeat_seconds: float = Field(5.0, gt=0)
+    run_lease_seconds: float = Field(30.0, gt=0)
+    run_log_lines_max: int = Field(2000, ge=100)
+
     log_level: str = "INFO"
 
     @field_validator("cors_origins", "websocket_origins", mode="before")
@@ -71,6 +76,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
+        if self.run_lease_seconds <= 2 * self.run_heartbeat_seconds:
+            raise ValueError("TRELLIS_RUN_LEASE_SECONDS must exceed twice TRELLIS_RUN_HEARTBEAT_SECONDS")
         if self.environment is Environment.PRODUCTION:
             _require_secret("TRELLIS_JWT_SECRET", self.jwt_secret.get_secret_value())
             if not self.encryption_keys.get_secret_value().strip():

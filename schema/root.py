@@ -17,9 +17,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.auth.operations import AuthMutation, AuthQuery
+from schema.clusters.operations import ClusterMutation, ClusterQuery
 from schema.documents import DocumentCache
 from schema.errors import ErrorCode, ErrorCodes
 from schema.kinds.operations import KindQuery
+from schema.manifests.operations import ManifestQuery
+from schema.runs.operations import RunMutation, RunQuery
 from schema.versions.operations import VersionMutation, VersionQuery
 from schema.workflows.operations import WorkflowMutation, WorkflowQuery
 from schema.workspaces.operations import WorkspaceMutation, WorkspaceQuery
@@ -28,14 +31,18 @@ log = logging.getLogger("trellis.graphql")
 
 
 @strawberry.type(description="Read operations. All but introspection need a signed-in user.")
-class Query(AuthQuery, WorkspaceQuery, WorkflowQuery, VersionQuery, KindQuery):
+class Query(
+    AuthQuery, WorkspaceQuery, WorkflowQuery, VersionQuery, KindQuery, ClusterQuery, RunQuery, ManifestQuery
+):
     pass
 
 
 @strawberry.type(
     description="Operations that change state. All but `register`, `login` and `refreshToken` need a sign-in."
 )
-class Mutation(AuthMutation, WorkspaceMutation, WorkflowMutation, VersionMutation):
+class Mutation(
+    AuthMutation, WorkspaceMutation, WorkflowMutation, VersionMutation, ClusterMutation, RunMutation
+):
     pass
 
 

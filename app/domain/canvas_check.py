@@ -32,7 +32,7 @@ from app.domain.kinds.coerce import sanitise_fields
 from app.domain.kinds.legacy import modernise
 from app.domain.kinds.rules import contradictions, lacking
 from app.domain.names import namespace_problem, object_name_problem
-from app.domain.problems import Problem, ProblemLog, show
+from app.domain.problems import Problem, ProblemLog, index_path, key_path, show
 from app.domain.workflows import Canvas, Edge, Node, Position
 
 MAX_NODES = 500
@@ -154,6 +154,10 @@ def _check_data(spec: NodeKindSpec, data: Any, path: str, log: ProblemLog) -> di
     if _depth(data) > MAX_DEPTH:
         log.error(path, f"is nested more than {MAX_DEPTH} levels deep; no field of a {spec.kind} needs that")
         return None
+    broken = _unencodable_text(data, path)
+    if broken is not None:
+        log.error(broken, "holds text that is not valid Unicode (a lone surrogate); it cannot be stored")
+        return None
     raw = modernise(spec.kind, data)
     if spec.kind == "Secret":
         for key in sorted(_SECRET_VALUE_KEYS & raw.keys()):
@@ -175,6 +179,27 @@ def _check_data(spec: NodeKindSpec, data: Any, path: str, log: ProblemLog) -> di
             del clean[field]
     contradictions(spec.kind, clean, path, log)
     return clean
+
+
+def _unencodable_text(value: Any, path: str) -> str | None:
+    """The path of the first key or string in ``value`` that cannot be encoded as UTF-8, if any."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return where
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                child_path = key_path(where, str(key))
+                if isinstance(key, str) and _unencodable_text(key, child_path) is not None:
+                    return child_path
+                stack.append((child, child_path))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, index_path(where, i)) for i, child in enumerate(item))
+    return None
 
 
 def _depth(value: Any) -> int:

@@ -22,6 +22,10 @@ NODE_LABEL = "trellis.dev/node"
 OUTPUT_HANDLE = "output"
 """The NetworkPolicy handle that selects a workload as the policy's own pods."""
 
+ENV_HANDLE = "env"
+"""The workload (target) handle that takes a ConfigMap or Secret as environment variables (``envFrom``)
+instead of a volume."""
+
 DEFAULT_INGRESS_PATH: Mapping[str, str] = {"id": "path-1", "path": "/", "pathType": "Prefix"}
 """The path an Ingress gets when it is connected without a handle and has none."""
 
@@ -33,18 +37,33 @@ _CLAIMING = ("Deployment", "StatefulSet")
 
 @dataclass(frozen=True, slots=True)
 class EdgeRule:
-    """One allowed connection ``source_kind → target_kind``; ``handle`` says what a sourceHandle means."""
+    """One allowed connection ``source_kind → target_kind``.
+
+    ``handle`` says what a sourceHandle means, ``target_handle`` what a targetHandle means (``None``:
+    that handle means nothing for this connection).
+    """
 
     source_kind: str
     target_kind: str
     description: str
     handle: str | None = None
+    target_handle: str | None = None
 
 
 def _rules(
-    source: str, targets: Sequence[str], description: str, handle: str | None = None
+    source: str,
+    targets: Sequence[str],
+    description: str,
+    handle: str | None = None,
+    target_handle: str | None = None,
 ) -> list[EdgeRule]:
-    return [EdgeRule(source, target, description, handle) for target in targets]
+    return [EdgeRule(source, target, description, handle, target_handle) for target in targets]
+
+
+_ENV_OR_VOLUME = (
+    f"{ENV_HANDLE!r}: the workload takes every key as an environment variable (envFrom); anything else "
+    "(none, 'volume'): the workload mounts it as a volume."
+)
 
 
 EDGE_RULES: tuple[EdgeRule, ...] = (
@@ -70,14 +89,18 @@ EDGE_RULES: tuple[EdgeRule, ...] = (
     *_rules(
         "ConfigMap",
         _WORKLOADS,
-        "The workload mounts the ConfigMap read-only (at its mountPath, else /etc/config) and lists it in "
-        "_linkedConfigMaps.",
+        "The workload mounts the ConfigMap read-only (at its mountPath, else /etc/config) or, through its "
+        f"{ENV_HANDLE!r} handle, takes its keys as environment variables (envFrom); either way it lists the "
+        "ConfigMap in _linkedConfigMaps.",
+        target_handle=_ENV_OR_VOLUME,
     ),
     *_rules(
         "Secret",
         _WORKLOADS,
-        "The workload mounts the Secret read-only (at its mountPath, else /etc/secrets) and lists it in "
-        "_linkedSecrets.",
+        "The workload mounts the Secret read-only (at its mountPath, else /etc/secrets) or, through its "
+        f"{ENV_HANDLE!r} handle, takes its keys as environment variables (envFrom); either way it lists the "
+        "Secret in _linkedSecrets.",
+        target_handle=_ENV_OR_VOLUME,
     ),
     *_rules(
         "PersistentVolumeClaim",
@@ -179,15 +202,18 @@ _MOUNTS = {
     "Secret": ("secret", "_linkedSecrets", "/etc/secrets"),
     "PersistentVolumeClaim": ("persistentVolumeClaim", "_linkedPVCs", None),
 }
+_ENV_SOURCES = frozenset({"ConfigMap", "Secret"})
 _WORKLOAD_LINKS = ("_linkedConfigMaps", "_linkedSecrets", "_linkedPVCs")
 
 
 @dataclass(slots=True)
 class _Work:
-    """Node data being derived, and the edge-derived mounts each workload had before (by source node)."""
+    """Node data being derived, and the edge-derived ``volumeMounts`` and ``envFrom`` entries each workload
+    had before (by workload, then by source node)."""
 
     data: dict[str, dict[str, Any]]
     old_mounts: dict[str, dict[str, dict[str, Any]]]
+    old_env: dict[str, dict[str, dict[str, Any]]]
 
 
 def derive_linked_fields(nodes: Sequence[Node], edges: Sequence[Edge]) -> tuple[Node, ...]:
@@ -197,13 +223,15 @@ def derive_linked_fields(nodes: Sequence[Node], edges: Sequence[Edge]) -> tuple[
     whose ends are missing are skipped. Idempotent: deriving again from the result changes nothing.
     A workload keeps the mountPath, subPath (and, for claims, readOnly) of an edge-derived mount it had
     for the same source node, so a user's changes to those survive; a mount without a nodeId of the same
-    volume is taken over by the edge the same way. Everything else is rewritten. A default Ingress path
-    created for an edge stays when the edge goes (it is then the user's).
+    volume is taken over by the edge the same way. ``envFrom`` entries (ConfigMap and Secret edges into a
+    workload's ``env`` handle) keep their prefix likewise. Everything else is rewritten. A default Ingress
+    path created for an edge stays when the edge goes (it is then the user's).
     """
-    work = _Work({}, {})
+    work = _Work({}, {}, {})
     for node in nodes:
         data = copy.deepcopy(node.data)
         work.old_mounts[node.id] = _strip(node.kind, data)
+        work.old_env[node.id] = _strip_linked(data, "envFrom") if node.kind in _WORKLOADS else {}
         work.data[node.id] = data
     by_id = {node.id: node for node in nodes}
     for edge in edges:
@@ -246,11 +274,17 @@ def _strip(kind: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _strip_mounts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for key in _WORKLOAD_LINKS:
         data.pop(key, None)
-    mounts = data.get("volumeMounts")
-    if not isinstance(mounts, list):
+    return _strip_linked(data, "volumeMounts")
+
+
+def _strip_linked(data: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    """Remove the edge-derived items (those with a nodeId) of the list ``data[key]``; return them by
+    source node id."""
+    items = data.get(key)
+    if not isinstance(items, list):
         return {}
-    derived = {str(m["nodeId"]): m for m in mounts if isinstance(m, dict) and m.get("nodeId")}
-    _drop_items(data, "volumeMounts", "nodeId")
+    derived = {str(m["nodeId"]): m for m in items if isinstance(m, dict) and m.get("nodeId")}
+    _drop_items(data, key, "nodeId")
     return derived
 
 
@@ -284,6 +318,8 @@ def _write(work: _Work, edge: Edge, source: Node, target: Node) -> None:
         own["scaleTargetKind"] = target.kind
         own["scaleTargetName"] = display_name(target)
         own["_linkedTarget"] = target.id
+    elif source.kind in _ENV_SOURCES and edge.target_handle == ENV_HANDLE:
+        _env_from(other, work.old_env[target.id].get(source.id), source)
     elif source.kind in _MOUNTS:
         _mount(other, work.old_mounts[target.id].get(source.id), source, own)
     elif source.kind == "NetworkPolicy":
@@ -320,7 +356,7 @@ def _mount(
     volume_type, link_key, fallback = _MOUNTS[source.kind]
     name = display_name(source)
     default_path = (own.get("mountPath") or fallback) if fallback else f"/data/{name}"
-    previous = before or _adopt(workload, volume_type, name)
+    previous = before or _adopt(workload, "volumeMounts", volume_type, name)
     mount: dict[str, Any] = {
         "type": volume_type,
         "name": name,
@@ -331,28 +367,44 @@ def _mount(
     if previous.get("subPath"):
         mount["subPath"] = previous["subPath"]
     workload.setdefault("volumeMounts", []).append(mount)
+    _link(workload, link_key, source.id)
+
+
+def _env_from(workload: dict[str, Any], before: Mapping[str, Any] | None, source: Node) -> None:
+    source_type, link_key, _ = _MOUNTS[source.kind]
+    name = display_name(source)
+    previous = before or _adopt(workload, "envFrom", source_type, name)
+    entry: dict[str, Any] = {"type": source_type, "name": name, "nodeId": source.id}
+    if previous.get("prefix"):
+        entry["prefix"] = previous["prefix"]
+    workload.setdefault("envFrom", []).append(entry)
+    _link(workload, link_key, source.id)
+
+
+def _link(workload: dict[str, Any], link_key: str, source_id: str) -> None:
     links = workload.setdefault(link_key, [])
-    if source.id not in links:
-        links.append(source.id)
+    if source_id not in links:
+        links.append(source_id)
 
 
-def _adopt(workload: dict[str, Any], volume_type: str, name: str) -> Mapping[str, Any]:
-    """Take out a user mount of the same volume without a nodeId (as the reference's imports wrote them),
-    so the edge's mount keeps its path instead of mounting the volume twice."""
-    mounts = workload.get("volumeMounts")
-    if not isinstance(mounts, list):
+def _adopt(workload: dict[str, Any], key: str, item_type: str, name: str) -> Mapping[str, Any]:
+    """Take out a user item of ``workload[key]`` (a mount or an envFrom entry) for the same object without
+    a nodeId (as the reference's imports wrote them), so the edge's item keeps its settings instead of
+    taking the object twice."""
+    items = workload.get(key)
+    if not isinstance(items, list):
         return {}
-    for index, mount in enumerate(mounts):
+    for index, item in enumerate(items):
         if (
-            isinstance(mount, dict)
-            and not mount.get("nodeId")
-            and mount.get("type") == volume_type
-            and mount.get("name") == name
+            isinstance(item, dict)
+            and not item.get("nodeId")
+            and item.get("type") == item_type
+            and item.get("name") == name
         ):
-            del mounts[index]
-            if not mounts:
-                del workload["volumeMounts"]
-            return mount
+            del items[index]
+            if not items:
+                del workload[key]
+            return item
     return {}
 
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app.auth.keyring import Keyring
 from app.auth.passwords import PasswordHasher
 from app.auth.tokens import TokenCodec
-from app.ports import Clock, Store
+from app.ports import Clock, ClusterGateway, Renderer, Store
 from app.services.auditing import Auditor
+from app.services.clusters import ClusterService
 from app.services.identity import IdentityPolicy, IdentityService
 from app.services.paging import PageRules
 from app.services.people import PeopleService
+from app.services.previews import PreviewService
 from app.services.readiness import ReadinessService
+from app.services.run_executor import RunExecutor
+from app.services.runs import RunService, RunTiming
+from app.services.secret_values import SecretValueService
+from app.services.tasks import TaskSupervisor
+from app.services.teardown import Teardown
 from app.services.versions import VersionService
 from app.services.workflows import WorkflowService
 from app.services.workspaces import WorkspaceService
@@ -27,10 +35,36 @@ class Services:
     workflows: WorkflowService
     versions: VersionService
     readiness: ReadinessService
+    clusters: ClusterService
+    secret_values: SecretValueService
+    previews: PreviewService
+    runs: RunService
 
 
-def build_services(*, settings: Settings, store: Store, clock: Clock) -> Services:
+def build_services(
+    *,
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    gateway: ClusterGateway,
+    renderer: Renderer,
+    tasks: TaskSupervisor,
+    owner: str,
+) -> Services:
+    """Every service of one server process; ``owner`` names this process in the runs it executes."""
     auditor = Auditor(log=store, clock=clock)
+    keyring = Keyring.from_setting(settings.encryption_keys.get_secret_value())
+    timeout = settings.cluster_timeout_seconds
+    secret_values = SecretValueService(store=store, keyring=keyring, clock=clock, auditor=auditor)
+    executor = RunExecutor(
+        store=store,
+        gateway=gateway,
+        renderer=renderer,
+        clock=clock,
+        timeout_seconds=timeout,
+        heartbeat_seconds=settings.run_heartbeat_seconds,
+        max_log_lines=settings.run_log_lines_max,
+    )
     paging = PageRules(default_size=settings.page_size_default, max_size=settings.page_size_max)
     identity = IdentityService(
         store=store,
@@ -50,7 +84,46 @@ def build_services(*, settings: Settings, store: Store, clock: Clock) -> Service
         identity=identity,
         people=PeopleService(store=store),
         workspaces=WorkspaceService(store=store, clock=clock, auditor=auditor, principals=identity.cache),
-        workflows=WorkflowService(store=store, clock=clock, auditor=auditor, paging=paging),
+        workflows=WorkflowService(
+            store=store,
+            clock=clock,
+            auditor=auditor,
+            paging=paging,
+            teardown=Teardown(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
+        ),
         versions=VersionService(store=store, clock=clock, auditor=auditor, paging=paging),
         readiness=ReadinessService(store=store),
+        clusters=ClusterService(
+            store=store,
+            gateway=gateway,
+            keyring=keyring,
+            clock=clock,
+            auditor=auditor,
+            timeout_seconds=timeout,
+        ),
+        secret_values=secret_values,
+        previews=PreviewService(
+            store=store,
+            renderer=renderer,
+            secrets=secret_values,
+            gateway=gateway,
+            keyring=keyring,
+            timeout_seconds=timeout,
+        ),
+        runs=RunService(
+            store=store,
+            executor=executor,
+            renderer=renderer,
+            secrets=secret_values,
+            keyring=keyring,
+            tasks=tasks,
+            clock=clock,
+            auditor=auditor,
+            paging=paging,
+            timing=RunTiming(
+                heartbeat=timedelta(seconds=settings.run_heartbeat_seconds),
+                lease=timedelta(seconds=settings.run_lease_seconds),
+            ),
+            owner=owner,
+        ),
     )

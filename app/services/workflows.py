@@ -13,8 +13,9 @@ from app.domain.canvas_check import CanvasCheck, check_canvas
 from app.domain.ids import new_id
 from app.domain.paging import Page
 from app.domain.problems import Problem
+from app.domain.runs import AppliedObject
 from app.domain.workflows import Canvas, Edge, Node, Workflow, WorkflowFilter, WorkflowStatus, can_transition
-from app.ports import Clock, WorkflowStore, WorkspaceStore
+from app.ports import Clock, ClusterStore, WorkflowStore, WorkspaceStore
 from app.services.auditing import Auditor
 from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
@@ -24,7 +25,7 @@ MAX_DESCRIPTION = 2000
 CURSOR_LIST = "workflows"
 
 
-class WorkflowServiceStore(WorkflowStore, WorkspaceStore, Protocol):
+class WorkflowServiceStore(WorkflowStore, WorkspaceStore, ClusterStore, Protocol):
     pass
 
 
@@ -46,6 +47,7 @@ class WorkflowChanges:
     cluster_id: str | None = None
     clear_cluster: bool = False
     expected_revision: int | None = None
+    delete_volumes: bool = False  # when archiving removes what the workflow deployed
 
 
 def workflow_cursor(workflow: Workflow) -> str:
@@ -61,10 +63,23 @@ def invalid_canvas(problems: Sequence[Problem]) -> errors.Invalid:
     )
 
 
+class TeardownFn(Protocol):
+    async def __call__(
+        self, principal: Principal, workflow: Workflow, *, delete_volumes: bool
+    ) -> list[AppliedObject]: ...
+
+
 class WorkflowService:
     def __init__(
-        self, *, store: WorkflowServiceStore, clock: Clock, auditor: Auditor, paging: PageRules
+        self,
+        *,
+        store: WorkflowServiceStore,
+        clock: Clock,
+        auditor: Auditor,
+        paging: PageRules,
+        teardown: TeardownFn,
     ) -> None:
+        self._teardown = teardown
         self._store = store
         self._clock = clock
         self._auditor = auditor
@@ -109,6 +124,8 @@ class WorkflowService:
             principal.require_write(workspace.id)
             if namespace is not None:
                 _check_namespace(namespace)
+            if cluster_id:
+                await self._check_cluster(principal, cluster_id, workspace.id)
             now = self._clock.now()
             workflow = Workflow(
                 id=new_id(),
@@ -146,6 +163,7 @@ class WorkflowService:
             if changes.clear_cluster:
                 updated = replace(updated, cluster_id=None)
             elif changes.cluster_id is not None:
+                await self._check_cluster(principal, changes.cluster_id, current.workspace_id)
                 updated = replace(updated, cluster_id=changes.cluster_id)
             if changes.status is not None and changes.status != current.status:
                 if not can_transition(current.status, changes.status):
@@ -153,19 +171,35 @@ class WorkflowService:
                         "status", f"a {current.status.value} workflow cannot become {changes.status.value}"
                     )
                 record.detail = {"from": current.status.value, "to": changes.status.value}
+                if changes.status is WorkflowStatus.ARCHIVED:
+                    removed = await self._teardown(principal, current, delete_volumes=changes.delete_volumes)
+                    record.detail["removedObjects"] = str(len(removed))
                 updated = replace(updated, status=changes.status)
             if updated == current:
                 return current
             updated = replace(updated, revision=expected + 1, updated_at=self._clock.now())
             return await self._store.replace_workflow(principal.scope, updated, expected)
 
-    async def delete(self, principal: Principal, workflow_id: str) -> None:
+    async def delete(
+        self,
+        principal: Principal,
+        workflow_id: str,
+        *,
+        delete_resources: bool = False,
+        delete_volumes: bool = False,
+    ) -> list[AppliedObject]:
+        """Delete the workflow; with ``delete_resources`` first remove what it deployed (prune rules)."""
         async with self._auditor.action(
             "workflow.delete", actor_id=principal.user_id, target_type="workflow", target_id=workflow_id
         ) as record:
             current = await self._writable(principal, workflow_id)
             record.workspace_id = current.workspace_id
+            removed = []
+            if delete_resources:
+                removed = await self._teardown(principal, current, delete_volumes=delete_volumes)
+                record.detail = {"removedObjects": str(len(removed))}
             await self._store.delete_workflow(principal.scope, workflow_id)
+            return removed
 
     async def check(
         self, principal: Principal, workflow_id: str, nodes: Sequence[Node], edges: Sequence[Edge]
@@ -204,6 +238,13 @@ class WorkflowService:
             record.detail = {"nodes": str(len(result.canvas.nodes)), "edges": str(len(result.canvas.edges))}
             saved = await self._store.replace_workflow(principal.scope, updated, expected)
             return SavedCanvas(workflow=saved, warnings=result.warnings, removed_node_ids=removed)
+
+    async def _check_cluster(self, principal: Principal, cluster_id: str, workspace_id: str) -> None:
+        cluster = await self._store.get_cluster(principal.scope, cluster_id)
+        if cluster is None or cluster.workspace_id != workspace_id:
+            raise errors.Invalid.field(
+                "clusterId", "no cluster with this id is registered in the workflow's workspace"
+            )
 
     async def _writable(self, principal: Principal, workflow_id: str) -> Workflow:
         workflow = await self.get(principal, workflow_id)

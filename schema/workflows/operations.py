@@ -104,15 +104,18 @@ class WorkflowMutation:
             cluster_id=input.cluster_id,
             clear_cluster=input.clear_cluster,
             expected_revision=input.expected_revision,
+            delete_volumes=input.delete_volumes,
         )
         workflow = await info.context.services.workflows.update(principal, input.id, changes)
         return UpdateWorkflowPayload(workflow=Workflow.from_domain(workflow))
 
-    @strawberry.mutation(description="Delete a workflow and its versions.")
+    @strawberry.mutation(description="Delete a workflow and its versions (and, if asked, what it deployed).")
     async def delete_workflow(self, info: Info, input: DeleteWorkflowInput) -> DeleteWorkflowPayload:
         principal = await info.context.principal()
-        await info.context.services.workflows.delete(principal, input.id)
-        return DeleteWorkflowPayload(deleted_workflow_id=input.id)
+        removed = await info.context.services.workflows.delete(
+            principal, input.id, delete_resources=input.delete_resources, delete_volumes=input.delete_volumes
+        )
+        return DeleteWorkflowPayload(deleted_workflow_id=input.id, removed_objects=len(removed))
 
     @strawberry.mutation(
         description="Store the canvas (no version). Fields are sanitised and linked by edges."

@@ -220,6 +220,10 @@ class UpdateWorkflowInput:
     expected_revision: int | None = strawberry.field(
         default=None, description="Refuse with CONFLICT unless the workflow is still at this revision."
     )
+    delete_volumes: bool = strawberry.field(
+        default=False,
+        description="When archiving (which removes what it deployed): also its PersistentVolumeClaims.",
+    )
 
 
 @strawberry.type(description="The result of `updateWorkflow`.")
@@ -230,11 +234,18 @@ class UpdateWorkflowPayload:
 @strawberry.input(description="Delete a workflow and its versions.")
 class DeleteWorkflowInput:
     id: strawberry.ID = strawberry.field(description="The workflow.")
+    delete_resources: bool = strawberry.field(
+        default=False, description="First remove everything it deployed (only objects labelled with it)."
+    )
+    delete_volumes: bool = strawberry.field(
+        default=False, description="With `deleteResources`: also its PersistentVolumeClaims."
+    )
 
 
 @strawberry.type(description="The result of `deleteWorkflow`.")
 class DeleteWorkflowPayload:
     deleted_workflow_id: strawberry.ID = strawberry.field(description="The id of the deleted workflow.")
+    removed_objects: int = strawberry.field(description="How many deployed objects were removed with it.")
 
 
 @strawberry.input(description="The whole canvas to store (no version is created).")

@@ -228,3 +228,14 @@ def test_non_text_keys_are_dropped_with_a_warning() -> None:
 def test_positions_must_be_numbers() -> None:
     bad = Node("a", "ConfigMap", Position("1", 0), {})  # type: ignore[arg-type]
     assert paths(check_canvas(Canvas((bad,))).errors) == ["nodes[0].position"]
+
+
+def test_text_that_is_not_valid_unicode_is_refused_with_its_path() -> None:
+    from app.domain.canvas_check import check_canvas
+    from app.domain.workflows import Canvas, Node, Position
+
+    canvas = Canvas(
+        (Node("c", "ConfigMap", Position(0, 0), {"name": "c", "data": {"K": "bad \ud800 text"}}),)
+    )
+    result = check_canvas(canvas)
+    assert [p.path for p in result.errors] == ["nodes[0].data.data.K"]

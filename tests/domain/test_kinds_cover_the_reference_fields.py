@@ -11,6 +11,7 @@ POD = {
     "command",
     "args",
     "env",
+    "envFrom",
     "resources",
     "volumeMounts",
     "livenessProbe",

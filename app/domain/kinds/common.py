@@ -21,6 +21,7 @@ PORT_MIN, PORT_MAX = 1, 65535
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 VOLUME_TYPES = ("configMap", "secret", "persistentVolumeClaim")
+ENV_FROM_TYPES = ("configMap", "secret")
 
 
 def port(name: str, description: str, **kw: Any) -> FieldSpec:
@@ -59,6 +60,19 @@ ENV = obj_list(
     (
         string("name", "Variable name.", required=True),
         FieldSpec("value", FieldType.TEXT, "Variable value (always text, kept exactly).", default=""),
+    ),
+)
+
+ENV_FROM = obj_list(
+    "envFrom",
+    "ConfigMaps and Secrets whose every key becomes an environment variable. Entries with a nodeId are "
+    "written by edges from ConfigMap and Secret nodes connected to the workload's env handle; their prefix "
+    "may be changed and is kept.",
+    (
+        enum("type", "Where the variables come from.", ENV_FROM_TYPES, required=True),
+        string("name", "Name of the ConfigMap or Secret.", required=True),
+        string("prefix", "Text put before every variable name, e.g. DB_."),
+        string("nodeId", "The canvas node this entry comes from (set by the edge).", linked=True),
     ),
 )
 
@@ -159,6 +173,7 @@ def pod_fields(*, claims: bool) -> tuple[FieldSpec, ...]:
         string_list("command", "Overrides the image's entrypoint."),
         string_list("args", "Arguments to the entrypoint."),
         ENV,
+        ENV_FROM,
         RESOURCES,
         VOLUME_MOUNTS,
         probe("livenessProbe", "Restarts the container when it fails."),

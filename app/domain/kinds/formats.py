@@ -190,6 +190,8 @@ CHECKS: Mapping[str, Check] = {
     "volumeMounts.mountPath": _scalar(_absolute_path),
     "volumeMounts.name": _scalar(_subdomain),
     "env.name": _scalar(_env_name),
+    "envFrom.name": _scalar(_subdomain),
+    "envFrom.prefix": _scalar(_env_name),
     "data": _each_key(_config_key),
     "keys.name": _scalar(_config_key),
     "labels": _labels,

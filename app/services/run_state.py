@@ -1,0 +1,95 @@
+"""The live record of one run while it executes: node states, logs, and saving them (with a heartbeat)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from app.domain.runs import AppliedObject, NodeRunState, NodeRunStatus, Run, RunLogLine, RunStatus
+from app.ports import Clock, RunStore
+
+
+class RunRecorder:
+    """Holds the run being executed and writes each change through to the store, in order."""
+
+    def __init__(self, run: Run, *, store: RunStore, clock: Clock, max_log_lines: int = 2000) -> None:
+        self._run = run
+        self._max_log_lines = max_log_lines
+        self._store = store
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    def _log(self, level: str, message: str, node_id: str | None) -> RunLogLine:
+        return RunLogLine(at=self._clock.now(), level=level, message=message, node_id=node_id)
+
+    async def node(
+        self,
+        node_id: str,
+        status: NodeRunStatus,
+        message: str | None = None,
+        *,
+        objects: tuple[AppliedObject, ...] = (),
+        level: str = "INFO",
+        log: str | None = None,
+    ) -> None:
+        state = NodeRunState(node_id, status, message, objects, self._clock.now())
+        known = any(s.node_id == node_id for s in self._run.node_states)
+        states = tuple(state if s.node_id == node_id else s for s in self._run.node_states)
+        ordered = states if known else (*states, state)
+        logs = self._run.logs + ((self._log(level, log, node_id),) if log else ())
+        await self._save(replace(self._run, node_states=ordered, logs=logs))
+
+    async def log(self, message: str, *, level: str = "INFO", warning: bool = False) -> None:
+        warnings = self._run.warnings + ((message,) if warning else ())
+        await self._save(
+            replace(self._run, logs=(*self._run.logs, self._log(level, message, None)), warnings=warnings)
+        )
+
+    async def pruned(self, obj: AppliedObject) -> None:
+        line = self._log(
+            "INFO", f"pruned {obj.kind} {obj.namespace or ''}/{obj.name}".replace(" /", " "), None
+        )
+        await self._save(replace(self._run, pruned=(*self._run.pruned, obj), logs=(*self._run.logs, line)))
+
+    async def finish(self, status: RunStatus, *, error: str | None = None) -> Run:
+        pending = (NodeRunStatus.PENDING, NodeRunStatus.APPLYING)
+        states = tuple(
+            replace(
+                s, status=NodeRunStatus.CANCELLED, message=s.message or "the run stopped before this node"
+            )
+            if s.status in pending and status is not RunStatus.COMPLETED
+            else s
+            for s in self._run.node_states
+        )
+        now = self._clock.now()
+        line = self._log(
+            "ERROR" if error else "INFO",
+            f"run {status.value.lower()}" + (f": {error}" if error else ""),
+            None,
+        )
+        await self._save(
+            replace(
+                self._run,
+                status=status,
+                error=error,
+                completed_at=now,
+                node_states=states,
+                logs=(*self._run.logs, line),
+            )
+        )
+        return self._run
+
+    async def heartbeat(self) -> None:
+        await self._save(self._run)
+
+    async def _save(self, run: Run) -> None:
+        if len(run.logs) > self._max_log_lines:  # keep the first lines and the latest ones
+            head = self._max_log_lines // 4
+            run = replace(run, logs=run.logs[:head] + run.logs[-(self._max_log_lines - head) :])
+        async with self._lock:
+            self._run = replace(run, heartbeat_at=self._clock.now())
+            await self._store.save_run(self._run)

@@ -1,0 +1,207 @@
+"""Runs: start one (snapshot a version, then apply in the background), follow, cancel, list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from app import errors
+from app.auth.keyring import Keyring
+from app.domain.canvas_check import check_canvas
+from app.domain.ids import new_id
+from app.domain.manifests import RenderRequest
+from app.domain.paging import Page
+from app.domain.runs import NodeRunState, NodeRunStatus, Run, RunStatus, TriggerKind
+from app.domain.versions import VersionDraft
+from app.domain.workflows import WorkflowStatus
+from app.ports import Clock, ClusterStore, Renderer, RunStore, WorkflowStore
+from app.services.auditing import Auditor
+from app.services.clusters import unseal
+from app.services.paging import PageRules, decode_cursor, encode_cursor
+from app.services.principals import Principal
+from app.services.run_executor import RunExecutor, RunPlan
+from app.services.run_state import RunRecorder
+from app.services.secret_values import SecretValueService, check_values
+from app.services.tasks import TaskSupervisor
+from app.services.workflows import invalid_canvas
+
+CURSOR_LIST = "runs"
+
+
+class RunServiceStore(RunStore, WorkflowStore, ClusterStore, Protocol):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RunTiming:
+    heartbeat: timedelta  # how often a running run proves its server is alive
+    lease: timedelta  # a run whose heartbeat is older than this belongs to a dead server
+
+
+def run_cursor(run: Run) -> str:
+    return encode_cursor(CURSOR_LIST, [run.started_at.isoformat(), run.id])
+
+
+def parse_trigger_data(data: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
+    """``triggerData.secrets``: Secret node id → key → value, overriding stored values for one run."""
+    if not data:
+        return {}
+    unknown = set(data) - {"secrets"}
+    if unknown:
+        raise errors.Invalid.field(f"triggerData.{sorted(unknown)[0]}", "unknown key (known: secrets)")
+    secrets = data.get("secrets") or {}
+    if not isinstance(secrets, Mapping):
+        raise errors.Invalid.field("triggerData.secrets", "must map Secret node ids to {key: value} objects")
+    parsed: dict[str, dict[str, str]] = {}
+    for node_id, values in secrets.items():
+        if not isinstance(values, Mapping) or not all(isinstance(v, str) for v in values.values()):
+            raise errors.Invalid.field(f"triggerData.secrets.{node_id}", "must be an object of string values")
+        check_values(values, f"triggerData.secrets.{node_id}")
+        parsed[str(node_id)] = {str(k): v for k, v in values.items()}
+    return parsed
+
+
+class RunService:
+    def __init__(
+        self,
+        *,
+        store: RunServiceStore,
+        executor: RunExecutor,
+        renderer: Renderer,
+        secrets: SecretValueService,
+        keyring: Keyring,
+        tasks: TaskSupervisor,
+        clock: Clock,
+        auditor: Auditor,
+        paging: PageRules,
+        timing: RunTiming,
+        owner: str,
+    ) -> None:
+        self._store = store
+        self._executor = executor
+        self._renderer = renderer
+        self._secrets = secrets
+        self._keyring = keyring
+        self._tasks = tasks
+        self._clock = clock
+        self._auditor = auditor
+        self._paging = paging
+        self._timing = timing
+        self._owner = owner
+
+    async def start(
+        self, principal: Principal, workflow_id: str, *, trigger_data: Mapping[str, Any] | None
+    ) -> Run:
+        """Validate everything first; then snapshot a version and record the run atomically; then apply
+        in the background and return at once."""
+        async with self._auditor.action(
+            "run.start", actor_id=principal.user_id, target_type="workflow", target_id=workflow_id
+        ) as record:
+            workflow = await self._store.get_workflow(principal.scope, workflow_id)
+            if workflow is None:
+                raise errors.NotFound("workflow", workflow_id)
+            principal.require_write(workflow.workspace_id)
+            record.workspace_id = workflow.workspace_id
+            if workflow.status is WorkflowStatus.ARCHIVED:
+                raise errors.Invalid.field(
+                    "id", "an archived workflow cannot run; move it back to DRAFT first"
+                )
+            if workflow.cluster_id is None:
+                raise errors.Invalid.field(
+                    "id", "choose a cluster for this workflow first (updateWorkflow clusterId)"
+                )
+            cluster = await self._store.get_cluster(principal.scope, workflow.cluster_id)
+            if cluster is None or cluster.workspace_id != workflow.workspace_id:
+                raise errors.Invalid.field("id", "the workflow's cluster is not registered in its workspace")
+            overrides = parse_trigger_data(trigger_data)
+            strict = check_canvas(workflow.canvas, strict=True)
+            if strict.errors:
+                raise invalid_canvas(strict.errors)
+            values = {**await self._secrets.values_of(workflow.id)}
+            for node_id, supplied in overrides.items():
+                values[node_id] = {**values.get(node_id, {}), **supplied}
+            # Render once now: a canvas that cannot become manifests never starts a run.
+            self._renderer.render(
+                RenderRequest(workflow.id, workflow.namespace, workflow.canvas, values, True)
+            )
+            credentials = unseal(self._keyring, cluster.credentials_ciphertext)
+
+            now = self._clock.now()
+            run = Run(
+                id=new_id(),
+                workflow_id=workflow.id,
+                workspace_id=workflow.workspace_id,
+                cluster_id=cluster.id,
+                version=0,
+                status=RunStatus.RUNNING,
+                triggered_by=TriggerKind.MANUAL,
+                started_by=principal.user_id,
+                started_at=now,
+                owner=self._owner,
+                heartbeat_at=now,
+                node_states=tuple(NodeRunState(n.id, NodeRunStatus.PENDING) for n in workflow.canvas.nodes),
+            )
+            draft = VersionDraft(
+                canvas=workflow.canvas,
+                tag=None,
+                description=f"Snapshot for run at {now.isoformat()}",
+                created_by=principal.user_id,
+                created_at=now,
+            )
+            _, run = await self._store.start_run(principal.scope, draft, run)
+            record.detail = {"runId": run.id, "version": str(run.version)}
+        plan = RunPlan(
+            workflow=workflow, canvas=workflow.canvas, credentials=credentials, secret_values=values
+        )
+        recorder = RunRecorder(
+            run, store=self._store, clock=self._clock, max_log_lines=self._executor.max_log_lines
+        )
+        self._tasks.spawn(f"run-{run.id}", self._executor.execute(recorder, plan))
+        return run
+
+    async def cancel(self, principal: Principal, run_id: str) -> Run:
+        async with self._auditor.action(
+            "run.cancel", actor_id=principal.user_id, target_type="run", target_id=run_id
+        ) as record:
+            run = await self.get(principal, run_id)
+            record.workspace_id = run.workspace_id
+            principal.require_write(run.workspace_id)
+            if run.status.finished:
+                raise errors.Conflict(
+                    f"the run has already ended ({run.status.value})", {"status": run.status.value}
+                )
+            stored = await self._store.request_cancel(principal.scope, run_id)
+            self._executor.cancel(run_id)
+            return stored or run
+
+    async def get(self, principal: Principal, run_id: str) -> Run:
+        run = await self._store.get_run(principal.scope, run_id)
+        if run is None:
+            raise errors.NotFound("run", run_id)
+        return run
+
+    async def page(
+        self, principal: Principal, workflow_id: str, *, first: int | None, after: str | None
+    ) -> Page[Run]:
+        size = self._paging.size(first)
+        key = None
+        if after is not None:
+            started, ident = decode_cursor(CURSOR_LIST, after)
+            try:
+                key = (datetime.fromisoformat(str(started)), str(ident))
+            except ValueError as exc:
+                raise errors.Invalid.field("after", "is not a cursor of this list") from exc
+        if await self._store.get_workflow(principal.scope, workflow_id) is None:
+            raise errors.NotFound("workflow", workflow_id)
+        return await self._store.list_runs(principal.scope, workflow_id, size, key)
+
+    async def sweep(self) -> list[Run]:
+        """Mark runs whose server died (stale heartbeat) INTERRUPTED; never leave one stuck RUNNING."""
+        now = self._clock.now()
+        return await self._store.interrupt_stale_runs(
+            heartbeat_before=now - self._timing.lease,
+            at=now,
+            reason="the server running it stopped; what was applied is recorded per node",
+        )

@@ -1,0 +1,53 @@
+"""Removing everything a workflow deployed (on archive, or delete with ``deleteResources``).
+
+Same rules as prune: only objects labelled with this workflow; never a Namespace holding foreign
+objects; PersistentVolumeClaims only with ``delete_volumes``. Refused while a run of it is active.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from app import errors
+from app.auth.keyring import Keyring
+from app.domain.runs import AppliedObject, RunStatus
+from app.domain.workflows import Workflow
+from app.ports import ClusterGateway, ClusterStore, RunStore
+from app.services.clusters import unseal
+from app.services.principals import Principal
+from app.services.pruning import Pruner
+
+
+class TeardownStore(ClusterStore, RunStore, Protocol):
+    pass
+
+
+class Teardown:
+    def __init__(
+        self, *, store: TeardownStore, gateway: ClusterGateway, keyring: Keyring, timeout_seconds: float
+    ) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._keyring = keyring
+        self._timeout = timeout_seconds
+
+    async def __call__(
+        self, principal: Principal, workflow: Workflow, *, delete_volumes: bool
+    ) -> list[AppliedObject]:
+        if workflow.cluster_id is None:
+            return []
+        latest = await self._store.list_runs(principal.scope, workflow.id, 1, None)
+        if not latest.items:
+            return []  # never deployed
+        if latest.items[0].status in (RunStatus.PENDING, RunStatus.RUNNING):
+            raise errors.Conflict(
+                "a run of this workflow is in progress; cancel it first", {"runId": latest.items[0].id}
+            )
+        cluster = await self._store.get_cluster(principal.scope, workflow.cluster_id)
+        if cluster is None:
+            raise errors.Invalid.field("id", "the workflow's cluster is no longer registered; clear it first")
+        credentials = unseal(self._keyring, cluster.credentials_ciphertext)
+        async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:
+            return await Pruner(session=session, recorder=None).prune(
+                workflow.id, keep_nodes=(), delete_volumes=delete_volumes
+            )

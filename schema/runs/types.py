@@ -1,0 +1,211 @@
+"""Deploy runs: status, per-node outcomes, what was applied and pruned, and the log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.domain.runs import AppliedObject as DomainAppliedObject
+from app.domain.runs import NodeRunState as DomainNodeRunState
+from app.domain.runs import Run as DomainRun
+from app.domain.runs import RunLogLine as DomainLogLine
+from schema.auth.types import User
+from schema.context import Info
+
+
+@strawberry.enum(description="Where a run stands. INTERRUPTED: the server stopped while it ran.")
+class RunStatus(Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    INTERRUPTED = "INTERRUPTED"
+
+
+@strawberry.enum(description="Where one node stands in a run.")
+class NodeRunStatus(Enum):
+    PENDING = "PENDING"
+    APPLYING = "APPLYING"
+    APPLIED = "APPLIED"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.enum(description="What a run did to one object.")
+class ObjectAction(Enum):
+    CREATED = "CREATED"
+    CONFIGURED = "CONFIGURED"
+    UNCHANGED = "UNCHANGED"
+    PRUNED = "PRUNED"
+
+
+@strawberry.enum(description="What started a run.")
+class TriggerKind(Enum):
+    MANUAL = "MANUAL"
+
+
+@strawberry.type(description="A Kubernetes object a run applied or pruned.")
+class AppliedObject:
+    api_version: str = strawberry.field(description="apiVersion, e.g. `apps/v1`.")
+    kind: str = strawberry.field(description="Kind, e.g. `Deployment`.")
+    name: str = strawberry.field(description="metadata.name.")
+    namespace: str | None = strawberry.field(description="metadata.namespace (null: cluster-scoped).")
+    action: ObjectAction = strawberry.field(description="What the run did to it.")
+    uid: str | None = strawberry.field(description="metadata.uid as the cluster answered.")
+    resource_version: str | None = strawberry.field(description="metadata.resourceVersion after the apply.")
+
+    @classmethod
+    def from_domain(cls, obj: DomainAppliedObject) -> AppliedObject:
+        return cls(
+            api_version=obj.api_version,
+            kind=obj.kind,
+            name=obj.name,
+            namespace=obj.namespace,
+            action=ObjectAction(obj.action.value),
+            uid=obj.uid,
+            resource_version=obj.resource_version,
+        )
+
+
+@strawberry.type(description="One node's outcome in a run.")
+class NodeRunState:
+    node_id: strawberry.ID = strawberry.field(description="The node.")
+    status: NodeRunStatus = strawberry.field(description="Where it stands.")
+    message: str | None = strawberry.field(description="The API server's message on failure, or a note.")
+    objects: list[AppliedObject] = strawberry.field(description="What was applied for it.")
+    updated_at: datetime | None = strawberry.field(description="When it last changed.")
+
+    @classmethod
+    def from_domain(cls, state: DomainNodeRunState) -> NodeRunState:
+        return cls(
+            node_id=strawberry.ID(state.node_id),
+            status=NodeRunStatus(state.status.value),
+            message=state.message,
+            objects=[AppliedObject.from_domain(o) for o in state.objects],
+            updated_at=state.updated_at,
+        )
+
+
+@strawberry.type(description="One line of a run's log.")
+class RunLogLine:
+    at: datetime = strawberry.field(description="When.")
+    level: str = strawberry.field(description="INFO, WARNING or ERROR.")
+    message: str = strawberry.field(description="What happened.")
+    node_id: strawberry.ID | None = strawberry.field(description="The node it is about, if any.")
+
+    @classmethod
+    def from_domain(cls, line: DomainLogLine) -> RunLogLine:
+        return cls(
+            at=line.at,
+            level=line.level,
+            message=line.message,
+            node_id=strawberry.ID(line.node_id) if line.node_id else None,
+        )
+
+
+@strawberry.type(description="One deploy of a workflow version to its cluster.")
+class Run:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
+    cluster_id: strawberry.ID = strawberry.field(description="The cluster it deployed to.")
+    version: int = strawberry.field(description="The version it deployed (snapshotted when it started).")
+    status: RunStatus = strawberry.field(description="Where it stands.")
+    triggered_by: TriggerKind = strawberry.field(description="What started it.")
+    started_at: datetime = strawberry.field(description="When it started.")
+    completed_at: datetime | None = strawberry.field(description="When it ended.")
+    duration_ms: int | None = strawberry.field(description="How long it took, in milliseconds.")
+    node_states: list[NodeRunState] = strawberry.field(description="Each node's outcome.")
+    logs: list[RunLogLine] = strawberry.field(description="What happened, in order.")
+    pruned: list[AppliedObject] = strawberry.field(description="Objects deleted because their node is gone.")
+    error: str | None = strawberry.field(description="Why it failed or stopped.")
+    warnings: list[str] = strawberry.field(
+        description="Things that need attention (e.g. a Secret not applied)."
+    )
+    cancel_requested: bool = strawberry.field(
+        description="`cancelRun` was called; it stops before the next wave."
+    )
+    started_by_id: strawberry.Private[str]
+
+    @strawberry.field(description="Who started it.")
+    async def started_by(self, info: Info) -> User | None:
+        user = await info.context.loaders.users.load(self.started_by_id)
+        return User.from_domain(user) if user else None
+
+    @classmethod
+    def from_domain(cls, run: DomainRun) -> Run:
+        return cls(
+            id=strawberry.ID(run.id),
+            workflow_id=strawberry.ID(run.workflow_id),
+            cluster_id=strawberry.ID(run.cluster_id),
+            version=run.version,
+            status=RunStatus(run.status.value),
+            triggered_by=TriggerKind(run.triggered_by.value),
+            started_at=run.started_at,
+            completed_at=run.completed_at,
+            duration_ms=run.duration_ms,
+            node_states=[NodeRunState.from_domain(s) for s in run.node_states],
+            logs=[RunLogLine.from_domain(line) for line in run.logs],
+            pruned=[AppliedObject.from_domain(o) for o in run.pruned],
+            error=run.error,
+            warnings=list(run.warnings),
+            cancel_requested=run.cancel_requested,
+            started_by_id=run.started_by,
+        )
+
+
+@strawberry.input(
+    description="Deploy the current canvas: a version is snapshotted and applied in the background."
+)
+class RunWorkflowInput:
+    id: strawberry.ID = strawberry.field(description="The workflow (DRAFT or PUBLISHED, with a cluster).")
+    trigger_data: JSON | None = strawberry.field(
+        default=None,
+        description='For this run only: `{"secrets": {"<secret node id>": {"KEY": "value"}}}` '
+        "overrides stored values.",
+    )
+
+
+@strawberry.type(description="The result of `runWorkflow`: the run, already RUNNING.")
+class RunWorkflowPayload:
+    run: Run = strawberry.field(description="Follow it with `run(id)`.")
+
+
+@strawberry.input(description="Stop a run before its next wave of objects.")
+class CancelRunInput:
+    id: strawberry.ID = strawberry.field(description="The run.")
+
+
+@strawberry.type(description="The result of `cancelRun`.")
+class CancelRunPayload:
+    run: Run = strawberry.field(description="The run; it ends CANCELLED between waves.")
+
+
+@strawberry.input(description="One key of a Secret node and its value.")
+class SecretValueInput:
+    key: str = strawberry.field(description="Key name.")
+    value: str = strawberry.field(description="The value; stored encrypted and never returned.")
+
+
+@strawberry.input(description="Replace the stored values of one Secret node (an empty list removes them).")
+class SetSecretValuesInput:
+    workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
+    node_id: strawberry.ID = strawberry.field(description="A Secret node of its saved canvas.")
+    values: list[SecretValueInput] = strawberry.field(description="Every key with its value.")
+
+
+@strawberry.type(
+    description="The key names of a Secret node that have a stored value (values are never shown)."
+)
+class SecretKeys:
+    node_id: strawberry.ID = strawberry.field(description="The Secret node.")
+    keys: list[str] = strawberry.field(description="Key names with a stored value.")
+
+
+@strawberry.type(description="The result of `setSecretValues`.")
+class SetSecretValuesPayload:
+    secret: SecretKeys = strawberry.field(description="The key names now stored.")
