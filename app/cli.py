@@ -1,9 +1,10 @@
-"""The ``trellis`` command: ``serve``, ``export-schema``."""
+"""The ``trellis`` command: ``serve``, ``export-schema``, ``clusters add``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,9 +25,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--output", type=Path, default=DEFAULT_SDL, help=f"file to write (default {DEFAULT_SDL})"
     )
     export.add_argument("--check", action="store_true", help="exit 1 if the file differs from the code")
+    clusters = commands.add_parser("clusters", help="manage clusters through the API").add_subparsers(
+        dest="clusters_command", required=True
+    )
+    add = clusters.add_parser("add", help="register clusters from a local kubeconfig")
+    add.add_argument("--kubeconfig", type=Path, default=Path(os.environ.get("KUBECONFIG", "~/.kube/config")))
+    add.add_argument("--context", help="the context to register (default: the current context)")
+    add.add_argument("--all-contexts", action="store_true", help="register every context of the kubeconfig")
+    add.add_argument("--name", help="cluster name in Trellis (default: the context name)")
+    add.add_argument("--workspace", help="workspace id (default: your personal workspace)")
+    add.add_argument(
+        "--url", default=os.environ.get("TRELLIS_URL", "http://127.0.0.1:8000"), help="Trellis URL"
+    )
+    add.add_argument(
+        "--token", default=os.environ.get("TRELLIS_TOKEN"), help="access token (or TRELLIS_TOKEN)"
+    )
+    add.add_argument("--email", help="sign in with this e-mail instead of a token (asks for the password)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args.host, args.port)
+    if args.command == "clusters":
+        from app.clients.cluster_commands import add_clusters
+
+        return add_clusters(args)
     return _export(args.output, check=args.check)
 
 

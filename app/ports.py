@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
 from app.domain.audit import AuditEntry
 from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
+from app.domain.events import Event
 from app.domain.manifests import RenderedBundle, RenderRequest
 from app.domain.paging import Page
 from app.domain.runs import Run
@@ -263,3 +265,22 @@ class Renderer(Protocol):
     def render(self, request: RenderRequest) -> RenderedBundle:
         """Manifests for every node (``Invalid`` naming ``nodes[i].data.<field>`` when one cannot be)."""
         ...
+
+
+# --- Events --------------------------------------------------------------------------------------------
+
+
+class EventSubscription(Protocol):
+    """Events of one topic, in order. When the subscriber fell behind (its bounded queue overflowed) or
+    the bus reconnected, it receives an ``Event`` of type ``WORKFLOW_SYNC`` with payload
+    ``{"reason": "overflow" | "reconnect"}`` in place of what was lost, so it can send the full state."""
+
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+
+class EventBus(Protocol):
+    async def publish(self, event: Event) -> None:
+        """Deliver to every subscriber of ``event.topic`` in every process; never blocks on a slow one."""
+        ...
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[EventSubscription]: ...
