@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -25,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--output", type=Path, default=DEFAULT_SDL, help=f"file to write (default {DEFAULT_SDL})"
     )
     export.add_argument("--check", action="store_true", help="exit 1 if the file differs from the code")
+    commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every stored secret with the first key of TRELLIS_ENCRYPTION_KEYS",
+    )
     clusters = commands.add_parser("clusters", help="manage clusters through the API").add_subparsers(
         dest="clusters_command", required=True
     )
@@ -44,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args.host, args.port)
+    if args.command == "rotate-keys":
+        return asyncio.run(_rotate_keys(Settings()))
     if args.command == "clusters":
         from app.clients.cluster_commands import add_clusters
 
@@ -63,6 +70,28 @@ def _serve(host: str | None, port: int | None) -> int:
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
     )
+    return 0
+
+
+async def _rotate_keys(settings: Settings) -> int:
+    from app.auth.keyring import Keyring, KeyringError
+    from app.settings import with_development_secrets
+    from app.store.opening import open_store
+
+    settings = with_development_secrets(settings)
+    keyring = Keyring.from_setting(settings.encryption_keys.get_secret_value())
+    store = await open_store(settings.resolved_store_url)
+    try:
+        count = await store.reencrypt(keyring.rotate)
+    except KeyringError as exc:
+        print(
+            f"nothing changed: {exc}; keep every old key in TRELLIS_ENCRYPTION_KEYS until rotated",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await store.close()
+    print(f"re-encrypted {count} value(s) with the first key")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -209,6 +209,11 @@ class SecretValueStore(Protocol):
         ...
 
     async def delete_secret_values(self, workflow_id: str, node_id: str) -> None: ...
+
+    async def reencrypt(self, transform: Callable[[str], str]) -> int:
+        """Rewrite every encrypted value (cluster credentials, Secret values) through ``transform`` in one
+        atomic write; return how many. Used to move everything to the keyring's newest key."""
+        ...
 
 
 class RunStore(Protocol):

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from app.domain.workspaces import Scope
 from app.errors import NotFound
 from app.ports import Store
 from tests.store.builders import Make
@@ -88,3 +89,30 @@ async def test_deleting_the_workflow_deletes_its_values(store: Store, make: Make
     assert await store.secret_values(kept.id) == {"db": "kept"}
     await store.insert_workflow(workflow)  # the id again: no value comes back
     assert await store.secret_values(workflow.id) == {}
+
+
+async def test_reencrypt_rewrites_every_ciphertext_or_none(store: Store, make: Make) -> None:
+    _, workspace, _ = await make.tenant(store)
+    workflow = make.workflow(workspace.id)
+    await store.insert_workflow(workflow)
+    cluster = make.cluster(workspace.id, credentials_ciphertext="v1:creds")
+    await store.insert_cluster(cluster)
+    await store.put_secret_values(workflow.id, "db", "v1:db", make.at())
+
+    assert await store.reencrypt(lambda text: text.replace("v1:", "v2:")) == 2
+    assert await store.secret_values(workflow.id) == {"db": "v2:db"}
+    stored = await store.get_cluster(Scope.of([workspace.id]), cluster.id)
+    assert stored is not None
+    assert stored.credentials_ciphertext == "v2:creds"
+
+    def refuse(text: str) -> str:
+        if "db" in text:
+            raise ValueError("no key decrypts this")
+        return "v3:" + text
+
+    with pytest.raises(ValueError, match="no key"):
+        await store.reencrypt(refuse)
+    assert await store.secret_values(workflow.id) == {"db": "v2:db"}
+    again = await store.get_cluster(Scope.of([workspace.id]), cluster.id)
+    assert again is not None
+    assert again.credentials_ciphertext == stored.credentials_ciphertext

@@ -8,6 +8,7 @@ or finds the workflow gone (``NotFound``); no value outlives its workflow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -54,3 +55,29 @@ class MongoSecretValues:
         """Deleting values that are not there is a no-op."""
         with translate_errors():
             await self._m.secret_values.delete_one({"workflow_id": workflow_id, "node_id": node_id})
+
+    async def reencrypt(self, transform: Callable[[str], str]) -> int:
+        """Rewrite every ciphertext (cluster credentials, Secret values) through ``transform`` in one
+        transaction: all or nothing. Returns how many values were rewritten."""
+
+        async def write(session: AsyncClientSession) -> int:
+            count = 0
+            async for doc in self._m.clusters.find(
+                {}, projection={"credentials_ciphertext": True}, session=session
+            ):
+                await self._m.clusters.update_one(
+                    {"_id": doc["_id"]},
+                    {"$set": {"credentials_ciphertext": transform(str(doc["credentials_ciphertext"]))}},
+                    session=session,
+                )
+                count += 1
+            async for doc in self._m.secret_values.find({}, projection={"ciphertext": True}, session=session):
+                await self._m.secret_values.update_one(
+                    {"_id": doc["_id"]},
+                    {"$set": {"ciphertext": transform(str(doc["ciphertext"]))}},
+                    session=session,
+                )
+                count += 1
+            return count
+
+        return await self._m.transaction(write)

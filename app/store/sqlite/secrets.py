@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from app.errors import NotFound
@@ -44,3 +45,22 @@ class SqliteSecretValues:
             await tx.run(
                 "DELETE FROM secret_values WHERE workflow_id = ? AND node_id = ?", (workflow_id, node_id)
             )
+
+    async def reencrypt(self, transform: Callable[[str], str]) -> int:
+        """Rewrite every ciphertext (cluster credentials, Secret values) through ``transform`` in one
+        transaction: all or nothing. Returns how many values were rewritten."""
+        async with self._db.transaction() as tx:
+            count = 0
+            for row in await tx.rows("SELECT id, credentials_ciphertext FROM clusters"):
+                await tx.run(
+                    "UPDATE clusters SET credentials_ciphertext = ? WHERE id = ?",
+                    (transform(str(row["credentials_ciphertext"])), row["id"]),
+                )
+                count += 1
+            for row in await tx.rows("SELECT workflow_id, node_id, ciphertext FROM secret_values"):
+                await tx.run(
+                    "UPDATE secret_values SET ciphertext = ? WHERE workflow_id = ? AND node_id = ?",
+                    (transform(str(row["ciphertext"])), row["workflow_id"], row["node_id"]),
+                )
+                count += 1
+        return count
