@@ -108,7 +108,10 @@ class RunExecutor:
             )
             await recorder.log(f"node {node_id} was not applied: {reason}", level="WARNING", warning=True)
         async with self._gateway.open(plan.credentials, timeout_seconds=self._timeout) as session:
-            await recorder.log(f"applying version {recorder.run.version} to namespace {workflow.namespace}")
+            version = await session.server_version()  # an unreachable cluster fails the run here, with why
+            await recorder.log(
+                f"applying version {recorder.run.version} to {workflow.namespace} on Kubernetes {version}"
+            )
             for wave in apply_waves(bundle.objects, kind_of=lambda obj: obj.kind):
                 if cancel.is_set() or await self._cancel_requested(recorder):
                     await recorder.finish(RunStatus.CANCELLED, error=None)

@@ -332,3 +332,17 @@ async def test_archiving_removes_what_was_deployed(gql: GraphQLClient, kube_api:
     )
     assert kube_api.get("Deployment", "shop", "web") is None
     assert kube_api.get("Service", "shop", "web") is None
+
+
+async def test_a_run_against_an_unreachable_cluster_fails_with_the_reason(
+    gql: GraphQLClient, kube_api: Any
+) -> None:
+    token = (await gql.register("ada@example.com"))["token"]
+    wf, revision = await _workflow(gql, token, kube_api)
+    nodes, edges = _shop()
+    await _save(gql, token, wf, revision, nodes, edges)
+    await kube_api.stop()
+    run = await _wait(gql, token, (await gql.ok(RUN, {"id": wf}, token=token))["runWorkflow"]["run"]["id"])
+    assert run["status"] == "FAILED"
+    assert "cannot reach" in run["error"]
+    assert all(s["status"] in {"PENDING", "CANCELLED"} for s in run["nodeStates"])
