@@ -17,8 +17,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from app.clock import SystemClock
-from app.http import graphiql, health
-from app.http.middleware import BodyLimit, RequestId
+from app.events.bus import Backoff
+from app.events.opening import open_event_bus
+from app.http import graphiql, health, terminal
+from app.http.middleware import BodyLimit, RequestId, WebSocketOrigins
 from app.kube.gateway import KubeGateway
 from app.ports import Clock
 from app.rendering import ManifestRenderer, default_templates_dir
@@ -77,6 +79,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         async with AsyncExitStack() as stack:
             store = await open_store(effective.resolved_store_url)
             stack.push_async_callback(store.close)
+            bus = await stack.enter_async_context(
+                open_event_bus(
+                    effective.broadcast_url,
+                    queue_size=effective.subscriber_queue_size,
+                    reconnect_backoff=Backoff(
+                        first=effective.broadcast_reconnect_first_seconds,
+                        cap=effective.broadcast_reconnect_max_seconds,
+                        jitter=0.2,
+                    ),
+                    clock=clock,
+                )
+            )
             tasks = TaskSupervisor()
             stack.push_async_callback(tasks.close)  # runs stop (INTERRUPTED) before the store closes
             services = build_services(
@@ -85,6 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 clock=clock,
                 gateway=KubeGateway(),
                 renderer=ManifestRenderer(default_templates_dir()),
+                bus=bus,
                 tasks=tasks,
                 owner=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             )
@@ -95,11 +110,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     routes: list[BaseRoute] = [
         *health.routes(),
+        *terminal.routes(),
         Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),
         WebSocketRoute(GRAPHQL_PATH, view),
         Mount(GRAPHIQL_ASSETS_PATH, app=graphiql.graphiql_assets_app(), name="graphiql-assets"),
     ]
-    middleware = [Middleware(RequestId), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    allowed_origins = [settings.resolved_public_url, settings.frontend_url, *settings.websocket_origins]
+    middleware = [
+        Middleware(RequestId),
+        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        Middleware(WebSocketOrigins, allowed=allowed_origins),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from app.domain.audit import AuditEntry
 from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
 from app.domain.events import Event
+from app.domain.live import ExecTicket, Lease, NodeHealth
 from app.domain.manifests import RenderedBundle, RenderRequest
 from app.domain.paging import Page
 from app.domain.runs import Run
@@ -160,10 +161,47 @@ class ClusterSession(Protocol):
         ...
 
 
+class ExecStream(Protocol):
+    """One running command in a container: stdin in, stdout/stderr out, terminal resizes."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def resize(self, columns: int, rows: int) -> None: ...
+
+    def output(self) -> AsyncIterator[tuple[str, bytes]]:
+        """``("stdout" | "stderr", bytes)`` chunks until the command ends."""
+        ...
+
+    async def result(self) -> tuple[int | None, str | None]:
+        """After the output ended: the exit code (None if unknown) and an error message, if any."""
+        ...
+
+
+class LiveClusterSession(ClusterSession, Protocol):
+    """A session that can also stream logs and run commands in containers."""
+
+    def pod_logs(
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        container: str | None,
+        tail_lines: int | None,
+        follow: bool,
+    ) -> AsyncIterator[str]:
+        """Lines of a container's log (without the newline); ends when the pod or the stream does.
+        A follow stream has no request timeout."""
+        ...
+
+    def exec(
+        self, namespace: str, pod: str, *, container: str, command: Sequence[str], tty: bool
+    ) -> AbstractAsyncContextManager[ExecStream]: ...
+
+
 class ClusterGateway(Protocol):
     def open(
         self, credentials: ClusterCredentials, *, timeout_seconds: float
-    ) -> AbstractAsyncContextManager[ClusterSession]:
+    ) -> AbstractAsyncContextManager[LiveClusterSession]:
         """Open a session; closing the context closes its HTTP connections."""
         ...
 
@@ -245,6 +283,36 @@ class RunStore(Protocol):
         ...
 
 
+# --- Live state in the store ------------------------------------------------------------------------
+
+
+class LiveStateStore(Protocol):
+    async def put_node_health(self, entry: NodeHealth) -> None:
+        """Upsert one node's health (so a page opened later shows it); dropped if the workflow is gone."""
+        ...
+
+    async def node_healths(self, workflow_id: str) -> list[NodeHealth]: ...
+
+    async def delete_node_healths(self, workflow_id: str, node_ids: Sequence[str] | None = None) -> None:
+        """Forget the health of some nodes (all when ``node_ids`` is None)."""
+        ...
+
+    async def acquire_lease(self, name: str, owner: str, *, now: datetime, ttl: timedelta) -> Lease | None:
+        """Take or renew the lease ``name`` for ``owner`` if it is free, expired, or already ``owner``'s;
+        atomically. The lease as held, or None when another owner holds it unexpired."""
+        ...
+
+    async def release_lease(self, name: str, owner: str) -> None: ...
+
+    async def create_exec_ticket(self, ticket: ExecTicket, *, now: datetime | None = None) -> None:
+        """Store a ticket; with ``now``, first delete the tickets expired by then."""
+        ...
+
+    async def consume_exec_ticket(self, ticket_id: str, *, now: datetime) -> ExecTicket | None:
+        """Atomically take the ticket out of the store: a second use, or an expired ticket, gives None."""
+        ...
+
+
 class Store(
     UserStore,
     SessionStore,
@@ -255,6 +323,7 @@ class Store(
     ClusterStore,
     SecretValueStore,
     RunStore,
+    LiveStateStore,
     Protocol,
 ):
     """The whole persistence port: one backend (SQLite or MongoDB) implements all of it."""

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     run_lease_seconds: float = Field(30.0, gt=0)
     run_log_lines_max: int = Field(2000, ge=100)
 
+    broadcast_url: str = "memory://"  # redis://host:6379/0 to share events between server processes
+    subscriber_queue_size: int = Field(256, ge=8)
+    broadcast_reconnect_first_seconds: float = Field(1.0, gt=0)
+    broadcast_reconnect_max_seconds: float = Field(30.0, gt=0)
+    subscription_recheck_seconds: float = Field(5.0, gt=0, le=60)
+    exec_ticket_seconds: float = Field(30.0, gt=0, le=300)
+    watch_backoff_first_seconds: float = Field(5.0, gt=0)
+    watch_backoff_max_seconds: float = Field(60.0, gt=0)
+    watch_lease_seconds: float = Field(30.0, gt=0)
+
     log_level: str = "INFO"
 
     @field_validator("cors_origins", "websocket_origins", mode="before")

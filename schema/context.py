@@ -38,6 +38,15 @@ class Context:
             self._principal = await self.services.identity.authenticate(token)
         return self._principal
 
+    async def reauthorize(self) -> Principal:
+        """Check again (past the short cache) that the session, the user and the roles still hold;
+        long-lived subscriptions call this so a logout or a lost membership ends them."""
+        token = self.bearer()
+        if token is None:
+            raise errors.Unauthenticated("sign in first")
+        self._principal = await self.services.identity.authenticate(token)
+        return self._principal
+
     def bearer(self) -> str | None:
         """The bearer token of the HTTP header, or of a WebSocket's ``connection_init`` payload."""
         header = self.authorization

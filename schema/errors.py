@@ -7,13 +7,11 @@ Domain errors keep their message and code; a GraphQL document or variable that d
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from app import errors
 
@@ -35,47 +33,40 @@ class ErrorCode(Enum):
 assert {code.value for code in ErrorCode} == set(errors.ERROR_CODES)
 
 
-def map_error(error: GraphQLError, request_id: str) -> GraphQLError:
+def classify(error: GraphQLError, request_id: str) -> tuple[str, dict[str, Any]]:
+    """The message and extensions a client sees for ``error``; unexpected failures are logged here."""
     original = error.original_error
     if isinstance(original, errors.TrellisError):
-        return _copy(error, original.message, original.extensions())
+        return original.message, original.extensions()
+    if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        return original.message, dict(original.extensions or {})
     if original is None or error.path is None:
         # Not raised by a resolver: the document, its variables or a limit refused the request.
         code = (error.extensions or {}).get("code")
         known = code if code in errors.ERROR_CODES else ErrorCode.BAD_INPUT.value
-        return _copy(error, error.message, {**(error.extensions or {}), "code": known})
+        return error.message, {**(error.extensions or {}), "code": known}
     log.error(
         "unexpected error (request %s) at %s",
         request_id,
         error.path,
         exc_info=(type(original), original, original.__traceback__),
     )
-    return _copy(
-        error,
+    return (
         f"Internal error; quote request id {request_id} when reporting it",
         {"code": ErrorCode.INTERNAL.value, "requestId": request_id},
     )
 
 
-def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        extensions=extensions,
-    )
+def apply_code(error: GraphQLError, request_id: str) -> None:
+    """Give ``error`` its stable code (and mask it when unexpected), in place; applying twice is harmless.
 
-
-class ErrorCodes(SchemaExtension):
-    """Rewrites every error of the result (validation and execution alike) through ``map_error``."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", "-")
-        result.errors = [map_error(error, request_id) for error in result.errors or []]
+    The schema calls this for every error of every operation, subscriptions included, so each result a
+    client sees carries ``extensions.code``."""
+    if (error.extensions or {}).get("code") in errors.ERROR_CODES and not isinstance(
+        error.original_error, errors.TrellisError
+    ):
+        return
+    message, extensions = classify(error, request_id)
+    error.message = message
+    error.extensions = extensions
+    error.args = (message,)

@@ -19,8 +19,9 @@ from strawberry.types import ExecutionContext
 from schema.auth.operations import AuthMutation, AuthQuery
 from schema.clusters.operations import ClusterMutation, ClusterQuery
 from schema.documents import DocumentCache
-from schema.errors import ErrorCode, ErrorCodes
+from schema.errors import ErrorCode, apply_code
 from schema.kinds.operations import KindQuery
+from schema.live.subscriptions import LiveSubscription
 from schema.manifests.operations import ManifestQuery
 from schema.runs.operations import RunMutation, RunQuery
 from schema.versions.operations import VersionMutation, VersionQuery
@@ -61,12 +62,21 @@ class TrellisSchema(strawberry.Schema):
     def process_errors(
         self,
         errors: list[GraphQLError],
-        execution_context: ExecutionContext | None = None,  # noqa: ARG002
+        execution_context: ExecutionContext | None = None,
     ) -> None:
-        """Expected failures are results, not server errors: log them quietly. Unexpected ones are logged
-        with their stack (and a request id) where they are masked, in ``schema.errors``."""
+        """Give every error its code (``schema.errors.apply_code``). Expected failures are results, not
+        server errors: they are logged quietly; unexpected ones are logged with their stack and masked."""
+        request_id = getattr(execution_context.context if execution_context else None, "request_id", "-")
         for error in errors:
+            apply_code(error, request_id)
             log.debug("operation error: %s", error.message)
+
+
+@strawberry.type(
+    description='Live streams. Authenticate in `connection_init` with `{"Authorization": "Bearer …"}`.'
+)
+class Subscription(LiveSubscription):
+    pass
 
 
 def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
@@ -74,10 +84,10 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
     return TrellisSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[ErrorCode],
         config=StrawberryConfig(batching_config={"max_operations": limits.max_batch_operations}),
         extensions=[
-            ErrorCodes,
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),

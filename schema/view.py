@@ -10,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from app import errors
 from app.services.container import Services
 from schema.context import Context
-from schema.errors import map_error
+from schema.errors import apply_code
 from schema.loaders import make_loaders
 
 
@@ -38,14 +40,20 @@ class GraphQLView(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
         )
 
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        """Authenticate in ``connection_init`` before ``connection_ack``; a bad token closes with 4403."""
+        try:
+            await context.principal()
+        except errors.Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        return None
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """A safety net: an error that escaped the schema's mapping still gets a code (and is masked)."""
         if result.errors:
             request_id = getattr(request.state, "request_id", "-")
-            result.errors = [
-                error if (error.extensions or {}).get("code") else map_error(error, request_id)
-                for error in result.errors
-            ]
+            for error in result.errors:
+                apply_code(error, request_id)
         return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # noqa: ARG002

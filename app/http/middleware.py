@@ -94,3 +94,23 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class WebSocketOrigins:
+    """Refuse WebSocket handshakes from browser origins not on the allow-list (before any app code runs).
+
+    Browsers always send ``Origin``; clients that are not browsers usually do not, and are let through
+    (they authenticate like everyone else)."""
+
+    def __init__(self, app: ASGIApp, *, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = {origin.rstrip("/").lower() for origin in allowed if origin}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            origin = dict(scope.get("headers") or []).get(b"origin")
+            if origin is not None and origin.decode("latin-1").rstrip("/").lower() not in self.allowed:
+                await receive()  # the websocket.connect message
+                await send({"type": "websocket.close", "code": 4403, "reason": "origin not allowed"})
+                return
+        await self.app(scope, receive, send)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from app.kube.discovery import Discovery, Resource
 from app.kube.endpoints import Endpoint, invalid
 from app.kube.errors import KubeNotFound, KubeUnknownKind, Target, translating
+from app.kube.exec import KubeExecStream, open_exec
+from app.kube.logs import pod_log_lines
 from app.ports import Manifest
 
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -144,6 +147,42 @@ class KubeSession:
             continue_token = (page.get("metadata") or {}).get("continue")
             if not continue_token:
                 return items
+
+    def pod_logs(
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        container: str | None,
+        tail_lines: int | None,
+        follow: bool,
+    ) -> AsyncGenerator[str, None]:
+        """A container's log lines (see :mod:`app.kube.logs`); stop early inside ``contextlib.aclosing``."""
+        return pod_log_lines(
+            self._api,
+            self._server,
+            namespace=namespace,
+            pod=pod,
+            container=container,
+            tail_lines=tail_lines,
+            follow=follow,
+            timeout_seconds=self._timeout,
+        )
+
+    def exec(
+        self, namespace: str, pod: str, *, container: str, command: Sequence[str], tty: bool
+    ) -> AbstractAsyncContextManager[KubeExecStream]:
+        """Run ``command`` in a container over the exec WebSocket (see :mod:`app.kube.exec`)."""
+        return open_exec(
+            self._api,
+            self._server,
+            namespace=namespace,
+            pod=pod,
+            container=container,
+            command=command,
+            tty=tty,
+            timeout_seconds=self._timeout,
+        )
 
     # --- plumbing ---------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from app.auth.keyring import Keyring
 from app.auth.passwords import PasswordHasher
 from app.auth.tokens import TokenCodec
-from app.ports import Clock, ClusterGateway, Renderer, Store
+from app.ports import Clock, ClusterGateway, EventBus, Renderer, Store
 from app.services.auditing import Auditor
 from app.services.clusters import ClusterService
 from app.services.identity import IdentityPolicy, IdentityService
@@ -19,8 +19,10 @@ from app.services.readiness import ReadinessService
 from app.services.run_executor import RunExecutor
 from app.services.runs import RunService, RunTiming
 from app.services.secret_values import SecretValueService
+from app.services.streams import StreamService
 from app.services.tasks import TaskSupervisor
 from app.services.teardown import Teardown
+from app.services.terminals import TerminalService
 from app.services.versions import VersionService
 from app.services.workflows import WorkflowService
 from app.services.workspaces import WorkspaceService
@@ -39,6 +41,8 @@ class Services:
     secret_values: SecretValueService
     previews: PreviewService
     runs: RunService
+    streams: StreamService
+    terminals: TerminalService
 
 
 def build_services(
@@ -48,6 +52,7 @@ def build_services(
     clock: Clock,
     gateway: ClusterGateway,
     renderer: Renderer,
+    bus: EventBus,
     tasks: TaskSupervisor,
     owner: str,
 ) -> Services:
@@ -64,6 +69,7 @@ def build_services(
         timeout_seconds=timeout,
         heartbeat_seconds=settings.run_heartbeat_seconds,
         max_log_lines=settings.run_log_lines_max,
+        bus=bus,
     )
     paging = PageRules(default_size=settings.page_size_default, max_size=settings.page_size_max)
     identity = IdentityService(
@@ -125,5 +131,17 @@ def build_services(
                 lease=timedelta(seconds=settings.run_lease_seconds),
             ),
             owner=owner,
+        ),
+        streams=StreamService(
+            store=store, bus=bus, clock=clock, recheck_seconds=settings.subscription_recheck_seconds
+        ),
+        terminals=TerminalService(
+            store=store,
+            gateway=gateway,
+            keyring=keyring,
+            clock=clock,
+            auditor=auditor,
+            ticket_ttl=timedelta(seconds=settings.exec_ticket_seconds),
+            timeout_seconds=timeout,
         ),
     )

@@ -20,7 +20,7 @@ from app.domain.manifests import RenderedObject, RenderRequest
 from app.domain.runs import AppliedObject, NodeRunStatus, ObjectAction, RunStatus
 from app.domain.workflows import Canvas, Workflow
 from app.domain.workspaces import Scope
-from app.ports import Clock, ClusterGateway, ClusterSession, Renderer, RunStore
+from app.ports import Clock, ClusterGateway, ClusterSession, EventBus, Renderer, RunStore
 from app.services.pruning import Pruner
 from app.services.run_state import RunRecorder
 
@@ -51,6 +51,7 @@ class RunExecutor:
         timeout_seconds: float,
         heartbeat_seconds: float,
         max_log_lines: int,
+        bus: EventBus | None,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -59,6 +60,7 @@ class RunExecutor:
         self._timeout = timeout_seconds
         self._heartbeat = heartbeat_seconds
         self.max_log_lines = max_log_lines
+        self.bus = bus  # live updates of runs
         self._cancels: dict[str, asyncio.Event] = {}
 
     def cancel(self, run_id: str) -> bool:

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 
+from app.domain.events import Event, EventType, run_topic, workflow_topic
 from app.domain.runs import AppliedObject, NodeRunState, NodeRunStatus, Run, RunLogLine, RunStatus
-from app.ports import Clock, RunStore
+from app.ports import Clock, EventBus, RunStore
+
+log = logging.getLogger(__name__)
 
 
 class RunRecorder:
     """Holds the run being executed and writes each change through to the store, in order."""
 
-    def __init__(self, run: Run, *, store: RunStore, clock: Clock, max_log_lines: int = 2000) -> None:
+    def __init__(
+        self,
+        run: Run,
+        *,
+        store: RunStore,
+        clock: Clock,
+        bus: EventBus | None = None,
+        max_log_lines: int = 2000,
+    ) -> None:
         self._run = run
+        self._bus = bus
         self._max_log_lines = max_log_lines
         self._store = store
         self._clock = clock
@@ -42,6 +55,13 @@ class RunRecorder:
         ordered = states if known else (*states, state)
         logs = self._run.logs + ((self._log(level, log, node_id),) if log else ())
         await self._save(replace(self._run, node_states=ordered, logs=logs))
+        await self._publish(EventType.NODE_UPDATE, {"nodeId": node_id, "status": status.value})
+        if status is NodeRunStatus.FAILED:
+            await self._publish(
+                EventType.ERROR,
+                {"nodeId": node_id, "message": message or "failed"},
+                workflow_topic(self._run.workflow_id),
+            )
 
     async def log(self, message: str, *, level: str = "INFO", warning: bool = False) -> None:
         warnings = self._run.warnings + ((message,) if warning else ())
@@ -81,7 +101,17 @@ class RunRecorder:
                 logs=(*self._run.logs, line),
             )
         )
+        await self._publish(EventType.COMPLETE, {"status": status.value})
         return self._run
+
+    async def _publish(self, kind: EventType, payload: dict[str, str], topic: str | None = None) -> None:
+        if self._bus is None:
+            return
+        event = Event(kind, topic or run_topic(self._run.id), self._clock.now(), payload)
+        try:
+            await self._bus.publish(event)
+        except Exception:  # a lost live update must never fail the run; the stored run is the truth
+            log.exception("publishing %s for run %s failed", kind.value, self._run.id)
 
     async def heartbeat(self) -> None:
         await self._save(self._run)

@@ -156,7 +156,11 @@ class RunService:
             workflow=workflow, canvas=workflow.canvas, credentials=credentials, secret_values=values
         )
         recorder = RunRecorder(
-            run, store=self._store, clock=self._clock, max_log_lines=self._executor.max_log_lines
+            run,
+            store=self._store,
+            clock=self._clock,
+            bus=self._executor.bus,
+            max_log_lines=self._executor.max_log_lines,
         )
         self._tasks.spawn(f"run-{run.id}", self._executor.execute(recorder, plan))
         return run

@@ -7,9 +7,10 @@ time order (keyset pagination compares them as text) and microseconds survive ev
 datetimes are refused. Reading a document gives timezone-aware UTC datetimes back.
 
 The SQLite backend stores nested parts (``canvas``, ``detail``, a cluster's ``last_probe``, a run's
-``node_states``, ``logs``, ``pruned`` and ``warnings``) as JSON text with :func:`dumps` and :func:`loads`;
-the MongoDB backend stores documents as they are, with ``"id"`` renamed to ``"_id"`` (and canvases as
-JSON text, see :mod:`app.store.mongo.documents`). Tuples of the domain are lists in a document and
+``node_states``, ``logs``, ``pruned`` and ``warnings``, a node health's ``facts``, an exec ticket's
+``command``) as JSON text with :func:`dumps` and :func:`loads`; the MongoDB backend stores documents as
+they are, with ``"id"`` renamed to ``"_id"`` (and canvases and health facts as JSON text, see
+:mod:`app.store.mongo.documents`). Tuples of the domain are lists in a document and
 tuples again when read.
 """
 
@@ -22,6 +23,8 @@ from typing import Any
 
 from app.domain.audit import AuditEntry, AuditOutcome
 from app.domain.clusters import Cluster, ClusterAuthType, ClusterProbe
+from app.domain.health import Health, HealthStatus
+from app.domain.live import ExecTicket, Lease, NodeHealth
 from app.domain.runs import (
     AppliedObject,
     NodeRunState,
@@ -476,4 +479,74 @@ def run_from_doc(doc: Mapping[str, Any]) -> Run:
         error=doc.get("error"),
         cancel_requested=bool(doc.get("cancel_requested", False)),
         warnings=tuple(str(warning) for warning in doc.get("warnings") or ()),
+    )
+
+
+# Live state: node health, leases, exec tickets -----------------------------------------------------------
+
+
+def node_health_to_doc(entry: NodeHealth) -> Document:
+    """A node's health has no id of its own: ``(workflow_id, node_id)`` is its key. ``facts`` is the
+    free-form, JSON-safe mapping of the assessment (backends store it as JSON text)."""
+    return {
+        "workflow_id": entry.workflow_id,
+        "node_id": entry.node_id,
+        "status": entry.health.status.value,
+        "message": entry.health.message,
+        "facts": dict(entry.health.facts),
+        "updated_at": encode_datetime(entry.updated_at),
+    }
+
+
+def node_health_from_doc(doc: Mapping[str, Any]) -> NodeHealth:
+    return NodeHealth(
+        workflow_id=doc["workflow_id"],
+        node_id=doc["node_id"],
+        health=Health(
+            status=HealthStatus(doc["status"]),
+            message=doc.get("message") or "",
+            facts=dict(doc.get("facts") or {}),
+        ),
+        updated_at=decode_datetime(doc["updated_at"]),
+    )
+
+
+def lease_to_doc(lease: Lease) -> Document:
+    """A lease's ``name`` is its key."""
+    return {"name": lease.name, "owner": lease.owner, "expires_at": encode_datetime(lease.expires_at)}
+
+
+def lease_from_doc(doc: Mapping[str, Any]) -> Lease:
+    return Lease(name=doc["name"], owner=doc["owner"], expires_at=decode_datetime(doc["expires_at"]))
+
+
+def exec_ticket_to_doc(ticket: ExecTicket) -> Document:
+    return {
+        "id": ticket.id,
+        "user_id": ticket.user_id,
+        "session_id": ticket.session_id,
+        "workflow_id": ticket.workflow_id,
+        "workspace_id": ticket.workspace_id,
+        "node_id": ticket.node_id,
+        "namespace": ticket.namespace,
+        "pod": ticket.pod,
+        "container": ticket.container,
+        "command": list(ticket.command),
+        "expires_at": encode_datetime(ticket.expires_at),
+    }
+
+
+def exec_ticket_from_doc(doc: Mapping[str, Any]) -> ExecTicket:
+    return ExecTicket(
+        id=doc["id"],
+        user_id=doc["user_id"],
+        session_id=doc["session_id"],
+        workflow_id=doc["workflow_id"],
+        workspace_id=doc["workspace_id"],
+        node_id=doc["node_id"],
+        namespace=doc["namespace"],
+        pod=doc["pod"],
+        container=doc["container"],
+        command=tuple(str(part) for part in doc.get("command") or ()),
+        expires_at=decode_datetime(doc["expires_at"]),
     )

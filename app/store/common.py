@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Protocol
 
 from app.domain.runs import Run, RunStatus
@@ -13,6 +14,7 @@ from app.errors import Conflict
 EMAIL_TAKEN = "a user with this e-mail already exists"
 LAST_OWNER = "the workspace would be left without an owner"
 CLUSTER_NAME_TAKEN = "the workspace already has a cluster of this name"
+EXEC_TICKET_TAKEN = "an exec ticket with this id already exists"
 
 # The statuses of a run that is not finished: at most one run of a workflow is in one of them.
 UNFINISHED_RUN_STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus if not status.finished)
@@ -47,6 +49,20 @@ def cluster_name_key(name: str) -> str:
     """Cluster names are unique per workspace case-insensitively: this (Unicode-aware) lower-cased form
     is stored beside the name and carries the unique index in both backends."""
     return name.lower()
+
+
+def check_lease_ttl(ttl: timedelta) -> None:
+    """A lease is held for some time; a zero or negative TTL would hand out leases already expired."""
+    if ttl <= timedelta(0):
+        raise ValueError(f"a lease TTL must be positive, not {ttl}")
+
+
+def node_id_list(node_ids: Sequence[str]) -> list[str]:
+    """The node ids of ``delete_node_healths`` as a list; a bare string (a sequence of characters) is a
+    programming error, not the ids of one-letter nodes."""
+    if isinstance(node_ids, str):
+        raise TypeError("node_ids must be a sequence of node ids, not a string")
+    return list(node_ids)
 
 
 def active_run_conflict(workflow_id: str, run_id: str) -> Conflict:

@@ -15,6 +15,8 @@ import pytest
 
 from app.domain.audit import AuditEntry, AuditOutcome
 from app.domain.clusters import Cluster, ClusterAuthType, ClusterProbe
+from app.domain.health import Health, HealthStatus
+from app.domain.live import ExecTicket, NodeHealth
 from app.domain.runs import (
     AppliedObject,
     NodeRunState,
@@ -259,6 +261,39 @@ class Make:
             ),
             pruned=(self.applied("ConfigMap", "old", action=ObjectAction.PRUNED, namespace=None),),
             warnings=("Secret 'db' has no value: not applied", "second warning"),
+        )
+
+    def node_health(
+        self,
+        workflow_id: str,
+        node_id: str = "n1",
+        status: HealthStatus = HealthStatus.HEALTHY,
+        message: str = "",
+        **overrides: Any,
+    ) -> NodeHealth:
+        return NodeHealth(
+            workflow_id=workflow_id,
+            node_id=node_id,
+            health=Health(status, message, overrides.pop("facts", {})),
+            updated_at=overrides.pop("updated_at", None) or self.at(),
+            **overrides,
+        )
+
+    def ticket(self, workflow_id: str = "wf-1", **overrides: Any) -> ExecTicket:
+        """An exec ticket valid until ``T0 + 1 minute`` unless told otherwise."""
+        return ExecTicket(
+            id=overrides.pop("id", None) or uuid.uuid4().hex + uuid.uuid4().hex,
+            user_id=overrides.pop("user_id", "user-x"),
+            session_id=overrides.pop("session_id", "session-x"),
+            workflow_id=workflow_id,
+            workspace_id=overrides.pop("workspace_id", "ws-x"),
+            node_id=overrides.pop("node_id", "n1"),
+            namespace=overrides.pop("namespace", "shop"),
+            pod=overrides.pop("pod", "web-7d9f8b6c5-x2x4z"),
+            container=overrides.pop("container", "web"),
+            command=overrides.pop("command", ("/bin/sh", "-c", "echo 'grüß dich ✓' && ls -la \"$HOME\"")),
+            expires_at=overrides.pop("expires_at", T0 + timedelta(minutes=1)),
+            **overrides,
         )
 
     async def register(self, store: Store, email: str | None = None) -> tuple[User, Workspace]:

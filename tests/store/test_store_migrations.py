@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from app.domain.health import HealthStatus
 from app.domain.workspaces import Scope
 from app.store import sqlite as sqlite_backend
 from app.store.common import SchemaTooNewError
 from app.store.opening import open_store
 from app.store.sqlite import MIGRATIONS, Migration, migrate, open_sqlite
-from tests.store.builders import Make, mongo_url
+from tests.store.builders import T0, Make, mongo_url
 
 ALL = [step.number for step in MIGRATIONS]
 # The steps released before clusters, Secret node values and runs (step 4) were added.
 BEFORE_RUNS = [step for step in MIGRATIONS if step.number <= 3]
+# The steps released before node health, leases and exec tickets (step 5) were added.
+BEFORE_LIVE = [step for step in MIGRATIONS if step.number <= 4]
 
 
 async def ledger(path: Path) -> dict[int, str]:
@@ -53,6 +58,9 @@ async def test_a_new_database_gets_every_step(tmp_path: Path) -> None:
         "clusters",
         "secret_values",
         "runs",
+        "node_healths",
+        "leases",
+        "exec_tickets",
     } <= await tables(path)
 
 
@@ -115,7 +123,7 @@ async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> Non
     path = tmp_path / "trellis.db"
     await (await open_sqlite(str(path))).close()
 
-    with pytest.raises(SchemaTooNewError, match=r"\[3, 4\]"):
+    with pytest.raises(SchemaTooNewError, match=re.escape(str(ALL[2:]))):
         await open_sqlite(str(path), migrations=MIGRATIONS[:2])
     assert list(await ledger(path)) == ALL
 
@@ -241,6 +249,92 @@ async def test_mongo_database_from_before_runs_upgrades(make: Make) -> None:
             cluster = make.cluster(workspace.id)
             await new.insert_cluster(cluster)
             assert await new.get_cluster(scope, cluster.id) == cluster
+        finally:
+            await new.close()
+    finally:
+        await drop_mongo_database(url, name)
+
+
+async def test_a_database_from_before_live_state_upgrades_to_node_health_leases_and_tickets(
+    tmp_path: Path, make: Make
+) -> None:
+    path = tmp_path / "trellis.db"
+    old = await open_sqlite(str(path), migrations=BEFORE_LIVE)
+    try:
+        user, workspace, scope = await make.tenant(old)
+        workflow = make.workflow(workspace.id)
+        await old.insert_workflow(workflow)
+        _, run = await old.start_run(scope, make.draft(user.id), make.run(workflow))
+        await old.put_secret_values(workflow.id, "db", "cipher", make.at())
+    finally:
+        await old.close()
+    before = await ledger(path)
+    assert list(before) == [1, 2, 3, 4]
+    assert {"node_healths", "leases", "exec_tickets"}.isdisjoint(await tables(path))
+
+    new = await open_store(f"sqlite:///{path}")
+    try:
+        after = await ledger(path)
+        assert list(after) == ALL
+        assert {number: after[number] for number in before} == before  # old steps not applied again
+        assert "exec_tickets_expiry" in await indexes(path, "exec_tickets")
+        # the old records are intact and the new operations work on them
+        assert await new.get_workflow(scope, workflow.id) == workflow
+        assert await new.get_run(scope, run.id) == run
+        assert await new.secret_values(workflow.id) == {"db": "cipher"}
+        health = make.node_health(workflow.id, "n1", HealthStatus.HEALTHY, "3/3 ready")
+        await new.put_node_health(health)
+        assert await new.node_healths(workflow.id) == [health]
+        lease = await new.acquire_lease("watch:c1", "server-a", now=make.at(), ttl=timedelta(seconds=30))
+        assert lease is not None
+        assert lease.owner == "server-a"
+        ticket = make.ticket(workflow.id, workspace_id=workspace.id, user_id=user.id)
+        await new.create_exec_ticket(ticket)
+        assert await new.consume_exec_ticket(ticket.id, now=T0) == ticket
+        await new.delete_workflow(scope, workflow.id)
+        assert await new.node_healths(workflow.id) == []
+    finally:
+        await new.close()
+
+
+@pytest.mark.mongo
+async def test_mongo_database_from_before_live_state_upgrades(make: Make) -> None:
+    from app.store.mongo import MIGRATIONS as MONGO_MIGRATIONS
+    from app.store.mongo import drop_mongo_database, open_mongo
+
+    url = mongo_url()
+    name = f"trellis_test_{uuid.uuid4().hex[:16]}"
+    try:
+        old = await open_mongo(url, database=name, migrations=MONGO_MIGRATIONS[:4])
+        try:
+            user, workspace, scope = await make.tenant(old)
+            workflow = make.workflow(workspace.id)
+            await old.insert_workflow(workflow)
+            _, run = await old.start_run(scope, make.draft(user.id), make.run(workflow))
+        finally:
+            await old.close()
+        new = await open_mongo(url, database=name)
+        try:
+            assert await new.applied_migrations() == [step.number for step in MONGO_MIGRATIONS]
+            health_indexes = {
+                index["name"] for index in await (await new._m.node_healths.list_indexes()).to_list()
+            }
+            assert "node_healths_workflow_node" in health_indexes
+            ticket_indexes = {
+                index["name"] for index in await (await new._m.exec_tickets.list_indexes()).to_list()
+            }
+            assert "exec_tickets_expiry" in ticket_indexes
+            assert await new.get_run(scope, run.id) == run
+            health = make.node_health(workflow.id, "n1", HealthStatus.DEGRADED, "crash")
+            await new.put_node_health(health)
+            assert await new.node_healths(workflow.id) == [health]
+            lease = await new.acquire_lease("watch:c1", "server-a", now=make.at(), ttl=timedelta(seconds=30))
+            assert lease is not None
+            ticket = make.ticket(workflow.id, workspace_id=workspace.id, user_id=user.id)
+            await new.create_exec_ticket(ticket)
+            assert await new.consume_exec_ticket(ticket.id, now=T0) == ticket
+            await new.delete_workflow(scope, workflow.id)
+            assert await new.node_healths(workflow.id) == []
         finally:
             await new.close()
     finally:

@@ -45,16 +45,22 @@ async def test_a_failing_run_insert_leaves_no_version(sqlite_store: SqliteStore,
     assert (version.number, run.version) == (1, 1)
 
 
-async def test_a_failing_delete_keeps_the_workflow_whole(sqlite_store: SqliteStore, make: Make) -> None:
+@pytest.mark.parametrize("failing", ["secret_values", "node_healths"])
+async def test_a_failing_delete_keeps_the_workflow_whole(
+    sqlite_store: SqliteStore, make: Make, failing: str
+) -> None:
     _, workspace, scope = await make.tenant(sqlite_store)
     workflow = make.workflow(workspace.id)
     await sqlite_store.insert_workflow(workflow)
     _, run = await sqlite_store.start_run(scope, make.draft(), make.run(workflow))
     await sqlite_store.put_secret_values(workflow.id, "db", "cipher", make.at())
-    # the secret values go after the versions and the runs: make that last step fail
+    health = make.node_health(workflow.id, "web")
+    await sqlite_store.put_node_health(health)
+    # the secret values and then the node healths go after the versions and the runs: make one of
+    # those late steps fail
     await execute(
         sqlite_store,
-        "CREATE TRIGGER fail BEFORE DELETE ON secret_values BEGIN SELECT RAISE(ABORT, 'injected'); END",
+        f"CREATE TRIGGER fail BEFORE DELETE ON {failing} BEGIN SELECT RAISE(ABORT, 'injected'); END",
     )
 
     with pytest.raises(sqlite3.IntegrityError, match="injected"):
@@ -64,6 +70,7 @@ async def test_a_failing_delete_keeps_the_workflow_whole(sqlite_store: SqliteSto
     assert (await sqlite_store.list_versions(scope, workflow.id, 10, None)).total == 1
     assert await sqlite_store.get_run(scope, run.id) == run
     assert await sqlite_store.secret_values(workflow.id) == {"db": "cipher"}
+    assert await sqlite_store.node_healths(workflow.id) == [health]
 
 
 async def test_a_sweep_that_fails_half_way_interrupts_nothing(sqlite_store: SqliteStore, make: Make) -> None:

@@ -74,6 +74,9 @@ class MongoDatabase:
         self.secret_values: AsyncCollection[Doc] = db["secret_values"]
         self.runs: AsyncCollection[Doc] = db["runs"]
         self.counters: AsyncCollection[Doc] = db["counters"]
+        self.node_healths: AsyncCollection[Doc] = db["node_healths"]
+        self.leases: AsyncCollection[Doc] = db["leases"]
+        self.exec_tickets: AsyncCollection[Doc] = db["exec_tickets"]
         self._closed = False
 
     async def transaction(self, callback: Callable[[AsyncClientSession], Awaitable[T]]) -> T:

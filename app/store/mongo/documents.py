@@ -8,6 +8,10 @@ server versions; the canvas is never queried into, so nothing is lost.
 A cluster also carries ``name_lower`` (its lower-cased name, under the unique index that makes names
 unique per workspace case-insensitively). Runs and clusters have no free-form keys and are stored as
 nested documents; the codec ignores fields it does not know.
+
+A node health's ``facts`` are free-form too (label keys with dots, anything a status function found)
+and are stored as JSON text like canvases; its key is ``(workflow_id, node_id)`` under a unique index.
+A lease is stored with its ``name`` as ``_id``; an exec ticket's ``command`` is a plain array of strings.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.clusters import Cluster
+from app.domain.live import ExecTicket, Lease, NodeHealth
 from app.domain.runs import Run
 from app.domain.versions import Version
 from app.domain.workflows import Workflow
@@ -23,7 +28,12 @@ from app.store.codec import (
     cluster_from_doc,
     cluster_to_doc,
     dumps,
+    exec_ticket_from_doc,
+    exec_ticket_to_doc,
+    lease_from_doc,
     loads,
+    node_health_from_doc,
+    node_health_to_doc,
     run_from_doc,
     run_to_doc,
     version_from_doc,
@@ -91,3 +101,27 @@ def run_to_mongo(run: Run) -> Doc:
 
 def run_from_mongo(doc: Mapping[str, Any]) -> Run:
     return run_from_doc(from_mongo(doc))
+
+
+def node_health_to_mongo(entry: NodeHealth) -> Doc:
+    doc = node_health_to_doc(entry)
+    doc["facts"] = dumps(doc["facts"])
+    return doc
+
+
+def node_health_from_mongo(doc: Mapping[str, Any]) -> NodeHealth:
+    loaded = dict(doc)
+    loaded["facts"] = loads(loaded["facts"])
+    return node_health_from_doc(loaded)
+
+
+def lease_from_mongo(doc: Mapping[str, Any]) -> Lease:
+    return lease_from_doc({"name": doc["_id"], "owner": doc["owner"], "expires_at": doc["expires_at"]})
+
+
+def exec_ticket_to_mongo(ticket: ExecTicket) -> Doc:
+    return to_mongo(exec_ticket_to_doc(ticket))
+
+
+def exec_ticket_from_mongo(doc: Mapping[str, Any]) -> ExecTicket:
+    return exec_ticket_from_doc(from_mongo(doc))

@@ -100,11 +100,20 @@ async def _clusters_secrets_runs(db: AsyncDatabase[Doc]) -> None:
     await db["runs"].create_index([("status", 1), ("heartbeat_at", 1)], name="runs_status_heartbeat")
 
 
+async def _live_state(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "node_healths", "leases", "exec_tickets")
+    await db["node_healths"].create_index(
+        [("workflow_id", 1), ("node_id", 1)], unique=True, name="node_healths_workflow_node"
+    )
+    await db["exec_tickets"].create_index([("expires_at", 1)], name="exec_tickets_expiry")
+
+
 MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(1, "users, sessions, workspaces and memberships", _identity),
     MongoMigration(2, "workflows and versions", _workflows),
     MongoMigration(3, "audit events", _audit),
     MongoMigration(4, "clusters, secret values and runs", _clusters_secrets_runs),
+    MongoMigration(5, "node health, leases and exec tickets", _live_state),
 )
 
 

@@ -11,6 +11,7 @@ from app.store.mongo.audit import MongoAudit
 from app.store.mongo.clusters import MongoClusters
 from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import Doc
+from app.store.mongo.live import MongoLiveState
 from app.store.mongo.migrations import MIGRATIONS, MongoMigration, migrate
 from app.store.mongo.runs import MongoRuns
 from app.store.mongo.secrets import MongoSecretValues
@@ -31,6 +32,7 @@ class MongoStore(
     MongoClusters,
     MongoSecretValues,
     MongoRuns,
+    MongoLiveState,
 ):
     """The MongoDB store. Create it with :func:`open_mongo`; ``close()`` it when done."""
 

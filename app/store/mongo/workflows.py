@@ -1,8 +1,9 @@
 """Workflows in MongoDB: keyset-paginated lists and compare-and-set replacement.
 
 A workflow document also carries ``version_seq``, the last version number handed out for it (see
-:mod:`app.store.mongo.versions`), and ``secret_seq``, a counter written by ``put_secret_values`` only
-to share the workflow's conflict domain (see :mod:`app.store.mongo.secrets`); the codec ignores both.
+:mod:`app.store.mongo.versions`), and ``secret_seq`` and ``health_seq``, counters written by
+``put_secret_values`` and ``put_node_health`` only to share the workflow's conflict domain (see
+:mod:`app.store.mongo.secrets` and :mod:`app.store.mongo.live`); the codec ignores them.
 """
 
 from __future__ import annotations
@@ -127,10 +128,11 @@ class MongoWorkflows:
         return workflow_from_mongo(stored)
 
     async def delete_workflow(self, scope: Scope, workflow_id: str) -> None:
-        """The workflow, its versions, its Secret node values and its runs in one transaction; the
-        clusters it deployed to are not touched. Deleting the workflow document conflicts with every
-        concurrent transaction that writes it (``start_run``, ``put_secret_values``, ``create_version``),
-        so none of them can leave a record behind for a deleted workflow."""
+        """The workflow, its versions, its Secret node values, its runs and its node healths in one
+        transaction; the clusters it deployed to are not touched. Deleting the workflow document
+        conflicts with every concurrent transaction that writes it (``start_run``, ``put_secret_values``,
+        ``put_node_health``, ``create_version``), so none of them can leave a record behind for a
+        deleted workflow."""
 
         async def write(session: AsyncClientSession) -> None:
             deleted = await self._m.workflows.delete_one(
@@ -141,5 +143,6 @@ class MongoWorkflows:
             await self._m.versions.delete_many(in_scope(scope, {"workflow_id": workflow_id}), session=session)
             await self._m.runs.delete_many(in_scope(scope, {"workflow_id": workflow_id}), session=session)
             await self._m.secret_values.delete_many({"workflow_id": workflow_id}, session=session)
+            await self._m.node_healths.delete_many({"workflow_id": workflow_id}, session=session)
 
         await self._m.transaction(write)

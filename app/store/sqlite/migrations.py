@@ -180,6 +180,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             "WHERE status IN ('PENDING', 'RUNNING')",
         ),
     ),
+    Migration(
+        5,
+        "node health, leases and exec tickets",
+        (
+            # facts is JSON text; a node's health goes with its workflow.
+            """CREATE TABLE node_healths (
+                workflow_id TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+                node_id     TEXT NOT NULL,
+                status      TEXT NOT NULL,
+                message     TEXT NOT NULL,
+                facts       TEXT NOT NULL,
+                updated_at  TEXT NOT NULL,
+                PRIMARY KEY (workflow_id, node_id)
+            ) STRICT, WITHOUT ROWID""",
+            """CREATE TABLE leases (
+                name       TEXT PRIMARY KEY,
+                owner      TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            ) STRICT, WITHOUT ROWID""",
+            # command is a JSON array of strings; tickets are not tied to their workflow by a foreign
+            # key: they live for seconds and are swept by expiry.
+            """CREATE TABLE exec_tickets (
+                id           TEXT PRIMARY KEY,
+                user_id      TEXT NOT NULL,
+                session_id   TEXT NOT NULL,
+                workflow_id  TEXT NOT NULL,
+                workspace_id TEXT NOT NULL,
+                node_id      TEXT NOT NULL,
+                namespace    TEXT NOT NULL,
+                pod          TEXT NOT NULL,
+                container    TEXT NOT NULL,
+                command      TEXT NOT NULL,
+                expires_at   TEXT NOT NULL
+            ) STRICT""",
+            "CREATE INDEX exec_tickets_expiry ON exec_tickets (expires_at)",
+        ),
+    ),
 )
 
 _LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (

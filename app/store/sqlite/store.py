@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from app.store.sqlite.audit import SqliteAudit
 from app.store.sqlite.clusters import SqliteClusters
 from app.store.sqlite.connection import Database, connect
+from app.store.sqlite.live import SqliteLiveState
 from app.store.sqlite.migrations import MIGRATIONS, Migration, migrate
 from app.store.sqlite.runs import SqliteRuns
 from app.store.sqlite.secrets import SqliteSecretValues
@@ -25,6 +26,7 @@ class SqliteStore(
     SqliteClusters,
     SqliteSecretValues,
     SqliteRuns,
+    SqliteLiveState,
 ):
     """The embedded default store. Create it with :func:`open_sqlite`; ``close()`` it when done."""
 

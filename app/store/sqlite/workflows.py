@@ -138,8 +138,8 @@ class SqliteWorkflows:
             return await compare_and_set(tx, scope, workflow, expected_revision)
 
     async def delete_workflow(self, scope: Scope, workflow_id: str) -> None:
-        """The workflow, its versions, its Secret node values and its runs in one transaction; the
-        clusters it deployed to are not touched."""
+        """The workflow, its versions, its Secret node values, its runs and its node healths in one
+        transaction; the clusters it deployed to are not touched."""
         where = in_scope(scope)
         async with self._db.transaction() as tx:
             found = await tx.value(
@@ -157,4 +157,5 @@ class SqliteWorkflows:
                 (workflow_id, *where.params),
             )
             await tx.run("DELETE FROM secret_values WHERE workflow_id = ?", (workflow_id,))
+            await tx.run("DELETE FROM node_healths WHERE workflow_id = ?", (workflow_id,))
             await tx.run("DELETE FROM workflows WHERE id = ?", (workflow_id,))
