@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from app.domain.audit import AuditEntry
 from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
 from app.domain.events import Event
+from app.domain.health import Health
 from app.domain.live import ExecTicket, Lease, NodeHealth
 from app.domain.manifests import RenderedBundle, RenderRequest
 from app.domain.paging import Page
@@ -267,6 +269,10 @@ class RunStore(Protocol):
         """Newest first by (started_at, id)."""
         ...
 
+    async def latest_runs(self) -> list[Run]:
+        """The newest run of every workflow, in all workspaces (the server uses it at start)."""
+        ...
+
     async def save_run(self, run: Run) -> None:
         """Replace the run as its executor sees it now (status, node states, logs, heartbeat)."""
         ...
@@ -358,3 +364,54 @@ class EventBus(Protocol):
         ...
 
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[EventSubscription]: ...
+
+
+# --- Live status: what the cluster trackers tell the services ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NodeTarget:
+    """The object a deployed node should have in the cluster (from its latest run)."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None
+
+
+class LiveSink(Protocol):
+    async def node_health_changed(
+        self, cluster_id: str, workflow_id: str, node_id: str, health: Health
+    ) -> None:
+        """A node's health (its object combined with its pods, ReplicaSets and Events) really changed."""
+        ...
+
+    async def cluster_unreachable(self, cluster_id: str, reason: str) -> None: ...
+
+    async def cluster_reachable(self, cluster_id: str) -> None: ...
+
+    async def resynced(self, cluster_id: str, workflow_ids: Sequence[str]) -> None:
+        """A relist replaced what was known; subscribers of these workflows should get the full state."""
+        ...
+
+
+class LiveTracker(Protocol):
+    """Keeps the watch pools of the clusters this process owns and turns their events into node health."""
+
+    async def track(
+        self,
+        cluster_id: str,
+        credentials: ClusterCredentials,
+        workflow_id: str,
+        nodes: Mapping[str, NodeTarget],
+    ) -> None:
+        """Watch what ``workflow_id`` deployed (node id → its object); replaces an earlier ``track`` of it."""
+        ...
+
+    async def untrack(self, workflow_id: str) -> None: ...
+
+    async def release_cluster(self, cluster_id: str) -> None:
+        """Stop every watch of a cluster (another process took its lease)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -22,6 +22,7 @@ from schema.documents import DocumentCache
 from schema.errors import ErrorCode, apply_code
 from schema.kinds.operations import KindQuery
 from schema.live.subscriptions import LiveSubscription
+from schema.live.terminals import TerminalMutation
 from schema.manifests.operations import ManifestQuery
 from schema.runs.operations import RunMutation, RunQuery
 from schema.versions.operations import VersionMutation, VersionQuery
@@ -42,7 +43,13 @@ class Query(
     description="Operations that change state. All but `register`, `login` and `refreshToken` need a sign-in."
 )
 class Mutation(
-    AuthMutation, WorkspaceMutation, WorkflowMutation, VersionMutation, ClusterMutation, RunMutation
+    AuthMutation,
+    WorkspaceMutation,
+    WorkflowMutation,
+    VersionMutation,
+    ClusterMutation,
+    RunMutation,
+    TerminalMutation,
 ):
     pass
 

@@ -49,7 +49,7 @@ def test_every_type_field_and_argument_is_described() -> None:
                 missing.append(f"{name}.{field_name}")
             for arg_name, arg in getattr(field, "args", {}).items():
                 if not arg.description and not re.fullmatch(
-                    r"input|id|workflowId|runId|v1|v2|number|nodes|edges", arg_name
+                    r"input|id|workflowId|runId|nodeId|v1|v2|number|nodes|edges", arg_name
                 ):
                     missing.append(f"{name}.{field_name}({arg_name})")
     assert not missing, f"undocumented: {missing}"

@@ -8,6 +8,7 @@ the ``createExecTicket`` mutation, is valid once for a short time, and never is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -32,7 +33,10 @@ async def exec_terminal(websocket: WebSocket) -> None:
     try:
         ticket = await services.terminals.redeem(ticket_id)
     except errors.Unauthenticated as exc:
-        await websocket.close(code=UNAUTHORIZED, reason=exc.message[:120])
+        # Accept first so the browser learns why (a refused handshake tells it nothing).
+        await websocket.accept()
+        await _send(websocket, {"type": "error", "message": exc.message})
+        await websocket.close(code=UNAUTHORIZED, reason="ticket refused")
         return
     await websocket.accept()
     try:
@@ -55,7 +59,8 @@ async def exec_terminal(websocket: WebSocket) -> None:
         await _send(websocket, {"type": "close", "exitCode": None})
     except WebSocketDisconnect:
         return
-    await websocket.close()
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await websocket.close()
 
 
 async def _pump(websocket: WebSocket, stream: ExecStream) -> tuple[int | None, str | None]:

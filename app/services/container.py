@@ -12,8 +12,10 @@ from app.ports import Clock, ClusterGateway, EventBus, Renderer, Store
 from app.services.auditing import Auditor
 from app.services.clusters import ClusterService
 from app.services.identity import IdentityPolicy, IdentityService
+from app.services.live_status import LiveStatusService
 from app.services.paging import PageRules
 from app.services.people import PeopleService
+from app.services.pod_logs import PodLogService
 from app.services.previews import PreviewService
 from app.services.readiness import ReadinessService
 from app.services.run_executor import RunExecutor
@@ -43,6 +45,8 @@ class Services:
     runs: RunService
     streams: StreamService
     terminals: TerminalService
+    live: LiveStatusService
+    pod_logs: PodLogService
 
 
 def build_services(
@@ -61,6 +65,14 @@ def build_services(
     keyring = Keyring.from_setting(settings.encryption_keys.get_secret_value())
     timeout = settings.cluster_timeout_seconds
     secret_values = SecretValueService(store=store, keyring=keyring, clock=clock, auditor=auditor)
+    live = LiveStatusService(
+        store=store,
+        bus=bus,
+        keyring=keyring,
+        clock=clock,
+        owner=owner,
+        lease_ttl=timedelta(seconds=settings.watch_lease_seconds),
+    )
     executor = RunExecutor(
         store=store,
         gateway=gateway,
@@ -70,6 +82,7 @@ def build_services(
         heartbeat_seconds=settings.run_heartbeat_seconds,
         max_log_lines=settings.run_log_lines_max,
         bus=bus,
+        on_finished=live.follow,
     )
     paging = PageRules(default_size=settings.page_size_default, max_size=settings.page_size_max)
     identity = IdentityService(
@@ -144,4 +157,6 @@ def build_services(
             ticket_ttl=timedelta(seconds=settings.exec_ticket_seconds),
             timeout_seconds=timeout,
         ),
+        live=live,
+        pod_logs=PodLogService(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
     )

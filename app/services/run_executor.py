@@ -9,7 +9,8 @@ Cancellation stops between waves; shutdown marks the run INTERRUPTED with what w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from app import errors
@@ -17,12 +18,14 @@ from app.domain import labels
 from app.domain.clusters import ClusterCredentials
 from app.domain.deploy_order import apply_waves
 from app.domain.manifests import RenderedObject, RenderRequest
-from app.domain.runs import AppliedObject, NodeRunStatus, ObjectAction, RunStatus
+from app.domain.runs import AppliedObject, NodeRunStatus, ObjectAction, Run, RunStatus
 from app.domain.workflows import Canvas, Workflow
 from app.domain.workspaces import Scope
 from app.ports import Clock, ClusterGateway, ClusterSession, EventBus, Renderer, RunStore
 from app.services.pruning import Pruner
 from app.services.run_state import RunRecorder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class RunExecutor:
         heartbeat_seconds: float,
         max_log_lines: int,
         bus: EventBus | None,
+        on_finished: Callable[[Run], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -61,6 +65,7 @@ class RunExecutor:
         self._heartbeat = heartbeat_seconds
         self.max_log_lines = max_log_lines
         self.bus = bus  # live updates of runs
+        self._on_finished = on_finished  # e.g. start watching what the run deployed
         self._cancels: dict[str, asyncio.Event] = {}
 
     def cancel(self, run_id: str) -> bool:
@@ -87,6 +92,11 @@ class RunExecutor:
         finally:
             beat.cancel()
             self._cancels.pop(run_id, None)
+        if self._on_finished is not None:
+            try:
+                await self._on_finished(recorder.run)
+            except Exception:
+                log.exception("after run %s: following its objects failed", run_id)
 
     async def _beat(self, recorder: RunRecorder) -> None:
         while True:

@@ -1,14 +1,15 @@
-"""`workflowStatus` and `runStatus` subscriptions."""
+"""`workflowStatus`, `runStatus` and `podLogs` subscriptions."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import Annotated
 
 import strawberry
 
 from schema.context import Info
-from schema.live.types import RunStatusEvent, WorkflowStatusEvent
+from schema.live.types import PodLogLine, RunStatusEvent, WorkflowStatusEvent
 
 
 @strawberry.type
@@ -36,3 +37,36 @@ class LiveSubscription:
         async with aclosing(updates) as stream:
             async for update in stream:
                 yield RunStatusEvent.from_domain(update)
+
+    @strawberry.subscription(
+        description="Log lines of a node's pods (one, or all, each line naming its pod); ends when they do."
+    )
+    async def pod_logs(
+        self,
+        info: Info,
+        workflow_id: strawberry.ID,
+        node_id: strawberry.ID,
+        pod: Annotated[
+            str | None, strawberry.argument(description="One pod; all of the node's by default.")
+        ] = None,
+        container: Annotated[
+            str | None, strawberry.argument(description="The container, if the pod has several.")
+        ] = None,
+        tail_lines: Annotated[
+            int | None, strawberry.argument(description="Start with the last lines (at most 10000).")
+        ] = 100,
+        follow: Annotated[bool, strawberry.argument(description="Keep streaming new lines.")] = True,
+    ) -> AsyncGenerator[PodLogLine, None]:
+        principal = await info.context.principal()
+        lines = info.context.services.pod_logs.lines(
+            principal,
+            str(workflow_id),
+            str(node_id),
+            pod=pod,
+            container=container,
+            tail_lines=tail_lines,
+            follow=follow,
+        )
+        async with aclosing(lines) as stream:
+            async for line in stream:
+                yield PodLogLine(pod=line.pod, container=line.container, line=line.line)

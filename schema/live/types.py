@@ -7,9 +7,9 @@ from enum import Enum
 from typing import cast
 
 import strawberry
-from app.domain.health_colours import colour_of
 from strawberry.scalars import JSON
 
+from app.domain.health_colours import colour_of
 from app.domain.live import NodeHealth
 from app.services.streams import RunUpdate, WorkflowUpdate
 from schema.runs.types import NodeRunState, Run
@@ -98,3 +98,10 @@ class RunStatusEvent:
         return cls(
             type=EventType(update.type.value), at=update.at, run=run, node=node, message=update.message
         )
+
+
+@strawberry.type(description="One line of a pod's log.")
+class PodLogLine:
+    pod: str = strawberry.field(description="The pod it comes from.")
+    container: str | None = strawberry.field(description="The container, if one was asked for.")
+    line: str = strawberry.field(description="The line, without its newline.")

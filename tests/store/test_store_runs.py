@@ -496,3 +496,19 @@ async def test_deleting_a_workflow_deletes_its_runs_versions_and_values(store: S
     await store.insert_workflow(workflow)
     version, run = await store.start_run(scope, make.draft(), make.run(workflow))
     assert (version.number, run.version) == (1, 1)
+
+
+async def test_latest_runs_gives_the_newest_run_of_every_workflow(store: Store, make: Make) -> None:
+    _, workspace, _ = await make.tenant(store)
+    scope = Scope.of([workspace.id])
+    one, two = make.workflow(workspace.id), make.workflow(workspace.id)
+    await store.insert_workflow(one)
+    await store.insert_workflow(two)
+    newest = {}
+    for workflow in (one, two, one):
+        _, run = await store.start_run(scope, make.draft(), make.run(workflow))
+        finished = replace(run, status=RunStatus.COMPLETED, completed_at=make.at())
+        await store.save_run(finished)
+        newest[workflow.id] = run.id
+    latest = await store.latest_runs()
+    assert {run.workflow_id: run.id for run in latest} == newest

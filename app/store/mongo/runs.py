@@ -118,6 +118,18 @@ class MongoRuns:
         items = [run_from_mongo(doc) for doc in docs[:first]]
         return Page(items=items, has_next=len(docs) > first, total=total)
 
+    async def latest_runs(self) -> list[Run]:
+        """The newest run of every workflow (all workspaces: for the server itself, at start)."""
+        pipeline: list[dict[str, Any]] = [
+            {"$sort": {"workflow_id": 1, "started_at": -1, "_id": -1}},
+            {"$group": {"_id": "$workflow_id", "latest": {"$first": "$$ROOT"}}},
+            {"$replaceRoot": {"newRoot": "$latest"}},
+            {"$sort": {"workflow_id": 1}},
+        ]
+        with translate_errors():
+            docs = await (await self._m.runs.aggregate(pipeline)).to_list()
+        return [run_from_mongo(doc) for doc in docs]
+
     async def save_run(self, run: Run) -> None:
         """A finished run is final (``Conflict``), a missing one ``NotFound``; ``cancel_requested`` is
         sticky: a save never clears a cancellation requested meanwhile."""

@@ -127,6 +127,16 @@ class SqliteRuns:
         items = [run_from_row(row) for row in rows[:first]]
         return Page(items=items, has_next=len(rows) > first, total=int(total))
 
+    async def latest_runs(self) -> list[Run]:
+        """The newest run of every workflow (all workspaces: for the server itself, at start)."""
+        async with self._db.transaction(write=False) as tx:
+            rows = await tx.rows(
+                "SELECT r.* FROM runs r WHERE r.id = ("
+                "SELECT r2.id FROM runs r2 WHERE r2.workflow_id = r.workflow_id "
+                "ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1) ORDER BY r.workflow_id"
+            )
+        return [run_from_row(row) for row in rows]
+
     async def save_run(self, run: Run) -> None:
         """One ``UPDATE`` of the saved columns, only while the stored run is unfinished: a finished
         run is final (``Conflict``, e.g. when a sweep interrupted it), a missing one ``NotFound``.

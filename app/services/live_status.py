@@ -1,0 +1,170 @@
+"""Live status: what the cluster trackers report becomes stored node health and events for subscribers.
+
+After a run, and for every deployed workflow at start, the workflow's objects are tracked — by the one
+server process that holds the cluster's lease (``watch:<clusterId>``, renewed while alive, taken over
+when it expires). Every process serves subscribers through the event bus, so all replicas see changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from app.auth.keyring import Keyring
+from app.domain.events import Event, EventType, workflow_topic
+from app.domain.health import Health, HealthStatus
+from app.domain.live import NodeHealth
+from app.domain.runs import NodeRunStatus, ObjectAction, Run
+from app.domain.workspaces import Scope
+from app.ports import Clock, ClusterStore, EventBus, LiveStateStore, LiveTracker, NodeTarget, RunStore
+from app.services.clusters import unseal
+
+log = logging.getLogger(__name__)
+
+
+class LiveStatusStore(LiveStateStore, RunStore, ClusterStore, Protocol):
+    pass
+
+
+def targets_of(run: Run) -> dict[str, NodeTarget]:
+    """The object each node of a run put in the cluster."""
+    targets: dict[str, NodeTarget] = {}
+    for state in run.node_states:
+        if state.status is not NodeRunStatus.APPLIED:
+            continue
+        for obj in state.objects:
+            if obj.action is not ObjectAction.PRUNED:
+                targets[state.node_id] = NodeTarget(obj.api_version, obj.kind, obj.name, obj.namespace)
+    return targets
+
+
+class LiveStatusService:
+    """Implements the tracker's ``LiveSink`` and decides what this process tracks."""
+
+    def __init__(
+        self,
+        *,
+        store: LiveStatusStore,
+        bus: EventBus,
+        keyring: Keyring,
+        clock: Clock,
+        owner: str,
+        lease_ttl: timedelta,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._keyring = keyring
+        self._clock = clock
+        self._owner = owner
+        self._lease_ttl = lease_ttl
+        self._tracker: LiveTracker | None = None
+        self._by_cluster: dict[str, dict[str, Run]] = {}  # cluster id → workflow id → latest run
+        self._owned: set[str] = set()
+
+    def attach(self, tracker: LiveTracker) -> None:
+        self._tracker = tracker
+
+    # --- deciding what to track --------------------------------------------------------------------
+
+    async def follow(self, run: Run) -> None:
+        """After a run: track what it deployed (or stop tracking a workflow that has nothing left)."""
+        workflows = self._by_cluster.setdefault(run.cluster_id, {})
+        targets = targets_of(run)
+        gone = [s.node_id for s in run.node_states if s.node_id not in targets]
+        if gone:
+            await self._store.delete_node_healths(run.workflow_id, gone)
+        if not targets:
+            workflows.pop(run.workflow_id, None)
+            if self._tracker:
+                await self._tracker.untrack(run.workflow_id)
+            return
+        workflows[run.workflow_id] = run
+        await self._track_cluster(run.cluster_id)
+
+    async def start(self) -> None:
+        """At server start: follow the latest run of every workflow that deployed something."""
+        for run in await self._store.latest_runs():
+            if run.status.finished and targets_of(run):
+                self._by_cluster.setdefault(run.cluster_id, {})[run.workflow_id] = run
+        for cluster_id in list(self._by_cluster):
+            await self._track_cluster(cluster_id)
+
+    async def renew_leases(self) -> None:
+        """Keep the leases this process holds; take over those whose holder died; let go of lost ones."""
+        for cluster_id in list(self._by_cluster):
+            await self._track_cluster(cluster_id)
+
+    async def _track_cluster(self, cluster_id: str) -> None:
+        if self._tracker is None:
+            return
+        lease = await self._store.acquire_lease(
+            f"watch:{cluster_id}", self._owner, now=self._clock.now(), ttl=self._lease_ttl
+        )
+        if lease is None:
+            if cluster_id in self._owned:
+                self._owned.discard(cluster_id)
+                await self._tracker.release_cluster(cluster_id)
+            return
+        self._owned.add(cluster_id)
+        for workflow_id, run in list(self._by_cluster.get(cluster_id, {}).items()):
+            cluster = await self._store.get_cluster(Scope.of([run.workspace_id]), cluster_id)
+            if cluster is None:
+                continue
+            credentials = unseal(self._keyring, cluster.credentials_ciphertext)
+            await self._tracker.track(cluster_id, credentials, workflow_id, targets_of(run))
+
+    async def close(self) -> None:
+        for cluster_id in list(self._owned):
+            await self._store.release_lease(f"watch:{cluster_id}", self._owner)
+        self._owned.clear()
+
+    # --- LiveSink ----------------------------------------------------------------------------------
+
+    async def node_health_changed(
+        self,
+        cluster_id: str,  # noqa: ARG002 (the LiveSink signature)
+        workflow_id: str,
+        node_id: str,
+        health: Health,
+    ) -> None:
+        await self._store.put_node_health(NodeHealth(workflow_id, node_id, health, self._clock.now()))
+        await self._publish(
+            EventType.NODE_UPDATE, workflow_id, {"nodeId": node_id, "health": health.status.value}
+        )
+        if health.status is HealthStatus.DEGRADED:
+            await self._publish(EventType.ERROR, workflow_id, {"nodeId": node_id, "message": health.message})
+
+    async def cluster_unreachable(self, cluster_id: str, reason: str) -> None:
+        unknown = Health(HealthStatus.UNKNOWN, f"the cluster cannot be reached: {reason}")
+        for workflow_id, run in self._by_cluster.get(cluster_id, {}).items():
+            for node_id in targets_of(run):
+                await self._store.put_node_health(
+                    NodeHealth(workflow_id, node_id, unknown, self._clock.now())
+                )
+            await self._publish(EventType.ERROR, workflow_id, {"message": unknown.message})
+            await self._publish(EventType.WORKFLOW_SYNC, workflow_id, {"reason": "cluster-unreachable"})
+
+    async def cluster_reachable(self, cluster_id: str) -> None:
+        log.info("cluster %s answers again", cluster_id)
+
+    async def resynced(self, cluster_id: str, workflow_ids: Sequence[str]) -> None:  # noqa: ARG002
+        for workflow_id in workflow_ids:
+            await self._publish(EventType.WORKFLOW_SYNC, workflow_id, {"reason": "relist"})
+
+    async def _publish(self, kind: EventType, workflow_id: str, payload: dict[str, str]) -> None:
+        try:
+            await self._bus.publish(Event(kind, workflow_topic(workflow_id), self._clock.now(), payload))
+        except Exception:  # subscribers resync from the store; a lost event must not stop the tracker
+            log.exception("publishing %s for workflow %s failed", kind.value, workflow_id)
+
+
+async def renew_forever(service: LiveStatusService, every_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await service.renew_leases()
+        except Exception:
+            log.exception("renewing watch leases failed; trying again in %s s", every_seconds)
