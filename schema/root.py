@@ -21,6 +21,7 @@ from schema.clusters.operations import ClusterMutation, ClusterQuery
 from schema.documents import DocumentCache
 from schema.errors import ErrorCode, apply_code
 from schema.kinds.operations import KindQuery
+from schema.live.diagnosis import DiagnosisMutation, DiagnosisQuery
 from schema.live.subscriptions import LiveSubscription
 from schema.live.terminals import TerminalMutation
 from schema.manifests.operations import ManifestQuery
@@ -34,7 +35,15 @@ log = logging.getLogger("trellis.graphql")
 
 @strawberry.type(description="Read operations. All but introspection need a signed-in user.")
 class Query(
-    AuthQuery, WorkspaceQuery, WorkflowQuery, VersionQuery, KindQuery, ClusterQuery, RunQuery, ManifestQuery
+    AuthQuery,
+    WorkspaceQuery,
+    WorkflowQuery,
+    VersionQuery,
+    KindQuery,
+    ClusterQuery,
+    RunQuery,
+    ManifestQuery,
+    DiagnosisQuery,
 ):
     pass
 
@@ -50,6 +59,7 @@ class Mutation(
     ClusterMutation,
     RunMutation,
     TerminalMutation,
+    DiagnosisMutation,
 ):
     pass
 

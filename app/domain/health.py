@@ -18,7 +18,10 @@ class HealthStatus(StrEnum):
 
     @property
     def severity(self) -> int:
-        """Higher is worse: HEALTHY < SUSPENDED < PROGRESSING < UNKNOWN < MISSING < DEGRADED (as Argo CD)."""
+        """Higher is worse: HEALTHY < SUSPENDED < PROGRESSING < UNKNOWN < MISSING < DEGRADED.
+
+        Argo CD ranks UNKNOWN worst; Trellis ranks a known failure (DEGRADED, MISSING) above it, so a
+        workflow with a crashing node says so even while another node cannot be assessed."""
         return _SEVERITY[self]
 
 

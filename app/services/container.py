@@ -11,6 +11,7 @@ from app.auth.tokens import TokenCodec
 from app.ports import Clock, ClusterGateway, EventBus, Renderer, Store
 from app.services.auditing import Auditor
 from app.services.clusters import ClusterService
+from app.services.diagnosing import DiagnosisService
 from app.services.identity import IdentityPolicy, IdentityService
 from app.services.live_status import LiveStatusService
 from app.services.paging import PageRules
@@ -47,6 +48,7 @@ class Services:
     terminals: TerminalService
     live: LiveStatusService
     pod_logs: PodLogService
+    diagnosis: DiagnosisService
 
 
 def build_services(
@@ -99,17 +101,18 @@ def build_services(
             min_password_length=settings.min_password_length,
         ),
     )
+    workflows = WorkflowService(
+        store=store,
+        clock=clock,
+        auditor=auditor,
+        paging=paging,
+        teardown=Teardown(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
+    )
     return Services(
         identity=identity,
         people=PeopleService(store=store),
         workspaces=WorkspaceService(store=store, clock=clock, auditor=auditor, principals=identity.cache),
-        workflows=WorkflowService(
-            store=store,
-            clock=clock,
-            auditor=auditor,
-            paging=paging,
-            teardown=Teardown(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
-        ),
+        workflows=workflows,
         versions=VersionService(store=store, clock=clock, auditor=auditor, paging=paging),
         readiness=ReadinessService(store=store),
         clusters=ClusterService(
@@ -159,4 +162,5 @@ def build_services(
         ),
         live=live,
         pod_logs=PodLogService(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
+        diagnosis=DiagnosisService(store=store, workflows=workflows),
     )
