@@ -22,9 +22,12 @@ from app.events.opening import open_event_bus
 from app.http import graphiql, health, terminal
 from app.http.middleware import BodyLimit, RequestId, WebSocketOrigins
 from app.kube.gateway import KubeGateway
+from app.kube.tracking import KubeLiveTracker
+from app.kube.watching import WatchSettings
 from app.ports import Clock
 from app.rendering import ManifestRenderer, default_templates_dir
 from app.services.container import Services, build_services
+from app.services.live_status import renew_forever
 from app.services.tasks import TaskSupervisor
 from app.settings import Settings, with_development_secrets
 from app.store.opening import open_store
@@ -92,7 +95,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 )
             )
             tasks = TaskSupervisor()
-            stack.push_async_callback(tasks.close)  # runs stop (INTERRUPTED) before the store closes
             services = build_services(
                 settings=effective,
                 store=store,
@@ -103,7 +105,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 tasks=tasks,
                 owner=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             )
+            tracker = KubeLiveTracker(
+                services.live,
+                watch_settings=WatchSettings(
+                    backoff_initial_seconds=effective.watch_backoff_first_seconds,
+                    backoff_max_seconds=effective.watch_backoff_max_seconds,
+                ),
+            )
+            services.live.attach(tracker)
+
+            async def stop_background_work() -> None:
+                await tasks.close()  # runs stop between waves (INTERRUPTED), lease renewal ends
+                await services.live.close()  # gives the watch leases back
+                await tracker.close()  # every watch of every cluster
+
+            stack.push_async_callback(stop_background_work)  # before the bus and the store close
             await services.runs.sweep()
+            await services.live.start()
+            tasks.spawn(
+                "watch-lease-renewal", renew_forever(services.live, effective.watch_lease_seconds / 3)
+            )
             tasks.spawn("stale-run-sweeper", _sweep_forever(services, effective.run_lease_seconds / 2))
             log.info("Trellis is ready: GraphiQL at %s%s", effective.resolved_public_url, GRAPHQL_PATH)
             yield {"services": services}

@@ -15,7 +15,7 @@ TEST = (
 
 
 async def test_a_kubeconfig_cluster_registers_and_reports_its_version(
-    gql: GraphQLClient, kube_api: Any
+    kube_api: Any, gql: GraphQLClient
 ) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     kube_api.version = "v1.30.2"
@@ -27,7 +27,7 @@ async def test_a_kubeconfig_cluster_registers_and_reports_its_version(
     assert listed["clusters"] == [{"name": "test"}]
 
 
-async def test_any_context_of_a_kubeconfig_can_be_chosen(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_any_context_of_a_kubeconfig_can_be_chosen(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     config = kube_api.kubeconfig_dict()
     context = config["contexts"][0]
@@ -52,7 +52,7 @@ async def test_any_context_of_a_kubeconfig_can_be_chosen(gql: GraphQLClient, kub
     assert missing["extensions"]["fields"][0]["path"] == "context"
 
 
-async def test_a_token_cluster_over_tls(gql: GraphQLClient, kube_api_factory: Any) -> None:
+async def test_a_token_cluster_over_tls(kube_api_factory: Any, gql: GraphQLClient) -> None:
     server = await kube_api_factory(tls=True)
     server.require_token("sesame")
     token = (await gql.register("ada@example.com"))["token"]
@@ -72,7 +72,7 @@ async def test_a_token_cluster_over_tls(gql: GraphQLClient, kube_api_factory: An
     assert "TLS certificate" in bad_ca["registerCluster"]["cluster"]["status"]["reason"]
 
 
-async def test_unreachable_clusters_say_why(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_unreachable_clusters_say_why(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     cluster = await register_kubeconfig(gql, token, kube_api)
     await kube_api.stop()
@@ -81,7 +81,7 @@ async def test_unreachable_clusters_say_why(gql: GraphQLClient, kube_api: Any) -
     assert "cannot reach" in status["reason"]
 
 
-async def test_credentials_are_checked_and_never_returned(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_credentials_are_checked_and_never_returned(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     incomplete = await gql.error(REGISTER, {"input": {"name": "x", "authType": "TOKEN"}}, token=token)
     assert incomplete["extensions"]["code"] == "BAD_INPUT"
@@ -110,7 +110,7 @@ async def test_credentials_are_checked_and_never_returned(gql: GraphQLClient, ku
     assert not names & {"kubeconfig", "token", "credentials", "clientKey", "caData"}
 
 
-async def test_another_workspaces_cluster_is_invisible(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_another_workspaces_cluster_is_invisible(kube_api: Any, gql: GraphQLClient) -> None:
     ada = (await gql.register("ada@example.com"))["token"]
     eve = (await gql.register("eve@example.com"))["token"]
     cluster = await register_kubeconfig(gql, ada, kube_api)

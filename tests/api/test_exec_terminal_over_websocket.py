@@ -83,7 +83,7 @@ async def _refused(url: str) -> str:
     return str(message["message"])
 
 
-async def test_a_ticket_opens_one_terminal_once(gql: GraphQLClient, live_server: str, kube_api: Any) -> None:
+async def test_a_ticket_opens_one_terminal_once(kube_api: Any, gql: GraphQLClient, live_server: str) -> None:
     token, wf = await _pod_of_a_node(gql, kube_api)
     ticket = (
         await gql.ok(
@@ -106,7 +106,7 @@ async def test_a_ticket_opens_one_terminal_once(gql: GraphQLClient, live_server:
 
 
 async def test_interactive_input_reaches_the_container(
-    gql: GraphQLClient, live_server: str, kube_api: Any
+    kube_api: Any, gql: GraphQLClient, live_server: str
 ) -> None:
     token, wf = await _pod_of_a_node(gql, kube_api)
 
@@ -133,7 +133,7 @@ async def test_interactive_input_reaches_the_container(
 
 
 async def test_expired_and_stolen_tickets_are_refused(
-    gql: GraphQLClient, live_server: str, kube_api: Any, clock: FakeClock
+    kube_api: Any, gql: GraphQLClient, live_server: str, clock: FakeClock
 ) -> None:
     token, wf = await _pod_of_a_node(gql, kube_api)
     request = {"input": {"workflowId": wf, "nodeId": "web", "pod": "web-1"}}
@@ -152,7 +152,7 @@ async def test_expired_and_stolen_tickets_are_refused(
     assert await _refused(_ws_url(live_server, "/v1/api/exec?ticket=made-up"))
 
 
-async def test_tickets_are_only_for_pods_of_the_node(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_tickets_are_only_for_pods_of_the_node(kube_api: Any, gql: GraphQLClient) -> None:
     token, wf = await _pod_of_a_node(gql, kube_api)
     kube_api.create(
         {

@@ -13,7 +13,7 @@ LOGS = """subscription($wf: ID!, $pod: String) { podLogs(workflowId: $wf, nodeId
 
 
 async def test_pod_logs_tail_then_follow_until_the_log_ends(
-    gql: GraphQLClient, live_server: str, kube_api: Any
+    kube_api: Any, gql: GraphQLClient, live_server: str
 ) -> None:
     token, wf = await _pod_of_a_node(gql, kube_api)
     for line in ("one", "two", "three"):
@@ -30,7 +30,7 @@ async def test_pod_logs_tail_then_follow_until_the_log_ends(
     assert end == {"complete": True}
 
 
-async def test_a_pod_of_another_node_is_refused(gql: GraphQLClient, live_server: str, kube_api: Any) -> None:
+async def test_a_pod_of_another_node_is_refused(kube_api: Any, gql: GraphQLClient, live_server: str) -> None:
     token, wf = await _pod_of_a_node(gql, kube_api)
     async with subscribed(live_server, token) as subscription:
         await subscription.start(LOGS, {"wf": wf, "pod": "someone-else"})

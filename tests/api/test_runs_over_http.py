@@ -55,7 +55,7 @@ def _shop() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return nodes, [edge("e1", "svc", "web"), edge("e2", "cfg", "web")]
 
 
-async def test_a_run_applies_every_node_and_labels_what_it_owns(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_a_run_applies_every_node_and_labels_what_it_owns(kube_api: Any, gql: GraphQLClient) -> None:
     user = await gql.register("ada@example.com")
     token = user["token"]
     wf, revision = await _workflow(gql, token, kube_api)
@@ -90,7 +90,7 @@ async def test_a_run_applies_every_node_and_labels_what_it_owns(gql: GraphQLClie
     assert versions["versions"]["nodes"][0]["number"] == 1
 
 
-async def test_a_second_run_with_nothing_changed_changes_nothing(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_a_second_run_with_nothing_changed_changes_nothing(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
     nodes, edges = _shop()
@@ -110,7 +110,7 @@ async def test_a_second_run_with_nothing_changed_changes_nothing(gql: GraphQLCli
 
 
 async def test_removed_nodes_are_pruned_and_foreign_objects_are_left_alone(
-    gql: GraphQLClient, kube_api: Any
+    kube_api: Any, gql: GraphQLClient
 ) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
@@ -136,7 +136,7 @@ async def test_removed_nodes_are_pruned_and_foreign_objects_are_left_alone(
     )  # volumes only with deleteVolumes
 
 
-async def test_two_workflows_claiming_one_object_conflict(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_two_workflows_claiming_one_object_conflict(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     first, r1 = await _workflow(gql, token, kube_api, "first")
     second, r2 = await _workflow(gql, token, kube_api, "second")
@@ -156,7 +156,7 @@ async def test_two_workflows_claiming_one_object_conflict(gql: GraphQLClient, ku
     assert kube_api.get("ConfigMap", "shop", "shared")["data"] == {"A": "1"}
 
 
-async def test_a_node_the_api_server_rejects_fails_alone(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_a_node_the_api_server_rejects_fails_alone(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
     kube_api.forbid("patch", "configmaps")
@@ -171,7 +171,7 @@ async def test_a_node_the_api_server_rejects_fails_alone(gql: GraphQLClient, kub
     assert states["svc"]["status"] == "APPLIED"
 
 
-async def test_secret_values_are_applied_but_never_returned(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_secret_values_are_applied_but_never_returned(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
     nodes = [
@@ -221,7 +221,7 @@ async def test_secret_values_are_applied_but_never_returned(gql: GraphQLClient, 
     assert kube_api.get("Secret", "shop", "empty") is None
 
 
-async def test_two_runs_of_one_workflow_never_apply_at_once(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_two_runs_of_one_workflow_never_apply_at_once(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
     nodes, edges = _shop()
@@ -236,7 +236,7 @@ async def test_two_runs_of_one_workflow_never_apply_at_once(gql: GraphQLClient, 
     await _wait(gql, token, started[0]["data"]["runWorkflow"]["run"]["id"])
 
 
-async def test_a_cancelled_run_stops_between_waves(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_a_cancelled_run_stops_between_waves(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
     nodes, edges = _shop()
@@ -253,7 +253,7 @@ async def test_a_cancelled_run_stops_between_waves(gql: GraphQLClient, kube_api:
     assert kube_api.get("Service", "shop", "web") is None
 
 
-async def test_runs_are_refused_without_a_cluster_or_when_archived(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_runs_are_refused_without_a_cluster_or_when_archived(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     bare = (
         await gql.ok('mutation { createWorkflow(input: {name: "bare"}) { workflow { id } } }', token=token)
@@ -271,7 +271,7 @@ async def test_runs_are_refused_without_a_cluster_or_when_archived(gql: GraphQLC
 
 
 async def test_plan_reports_creates_changes_and_prunes_without_changing_anything(
-    gql: GraphQLClient, kube_api: Any
+    kube_api: Any, gql: GraphQLClient
 ) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
@@ -299,7 +299,7 @@ async def test_plan_reports_creates_changes_and_prunes_without_changing_anything
     assert kube_api.get("Deployment", "shop", "web")["spec"]["replicas"] == 2
 
 
-async def test_deleting_with_resources_removes_what_was_deployed(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_deleting_with_resources_removes_what_was_deployed(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
     nodes, edges = _shop()
@@ -319,7 +319,7 @@ async def test_deleting_with_resources_removes_what_was_deployed(gql: GraphQLCli
     assert kube_api.get("ConfigMap", "shop", "theirs") is not None
 
 
-async def test_archiving_removes_what_was_deployed(gql: GraphQLClient, kube_api: Any) -> None:
+async def test_archiving_removes_what_was_deployed(kube_api: Any, gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)
     nodes, edges = _shop()
@@ -335,7 +335,7 @@ async def test_archiving_removes_what_was_deployed(gql: GraphQLClient, kube_api:
 
 
 async def test_a_run_against_an_unreachable_cluster_fails_with_the_reason(
-    gql: GraphQLClient, kube_api: Any
+    kube_api: Any, gql: GraphQLClient
 ) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     wf, revision = await _workflow(gql, token, kube_api)

@@ -49,7 +49,7 @@ async def _prepare(gql: GraphQLClient, kube_api: Any) -> tuple[str, str]:
 
 
 async def test_stopping_the_server_mid_run_marks_it_interrupted(
-    settings: Settings, clock: FakeClock, kube_api: Any
+    kube_api: Any, settings: Settings, clock: FakeClock
 ) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         with serving(settings, clock=clock) as url:
@@ -67,7 +67,7 @@ async def test_stopping_the_server_mid_run_marks_it_interrupted(
 
 
 async def test_runs_of_a_dead_server_are_interrupted_at_start(
-    settings: Settings, clock: FakeClock, kube_api: Any
+    kube_api: Any, settings: Settings, clock: FakeClock
 ) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         with serving(settings, clock=clock) as url:

@@ -45,7 +45,7 @@ async def _deployable(gql: GraphQLClient, kube_api: Any) -> tuple[str, str]:
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
 async def test_run_status_streams_metadata_node_updates_and_complete(
-    gql: GraphQLClient, live_server: str, kube_api: Any, protocol: str
+    kube_api: Any, gql: GraphQLClient, live_server: str, protocol: str
 ) -> None:
     token, wf = await _deployable(gql, kube_api)
     kube_api.delay(0.05)
@@ -75,7 +75,7 @@ async def test_run_status_streams_metadata_node_updates_and_complete(
 
 
 async def test_workflow_status_starts_with_the_current_state(
-    gql: GraphQLClient, live_server: str, kube_api: Any
+    kube_api: Any, gql: GraphQLClient, live_server: str
 ) -> None:
     token, wf = await _deployable(gql, kube_api)
     async with subscribed(live_server, token) as subscription:
@@ -98,7 +98,7 @@ async def test_a_bad_token_is_refused_before_ack(live_server: str) -> None:
 
 
 async def test_another_workspaces_run_is_not_found(
-    gql: GraphQLClient, live_server: str, kube_api: Any
+    kube_api: Any, gql: GraphQLClient, live_server: str
 ) -> None:
     token, wf = await _deployable(gql, kube_api)
     run_id = (

@@ -57,7 +57,7 @@ async def test_registers_the_current_context_with_files_embedded(
 
 
 async def test_refuses_without_credentials_and_reports_api_errors(
-    gql: GraphQLClient, live_server: str, kube_api: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kube_api: Any, gql: GraphQLClient, live_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = kube_api.kubeconfig(tmp_path / "config")
     assert (
