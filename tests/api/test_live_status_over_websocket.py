@@ -1,0 +1,123 @@
+"""workflowStatus comes alive after a run: node health from the watch pool, failures with their reason,
+and — with two servers sharing one Redis — a change seen by the watching server reaches a subscriber of
+the other."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from app.settings import Settings
+from tests.api.canvas import edge, node
+from tests.api.clusters import register_kubeconfig
+from tests.api.ws_client import subscribed
+from tests.clock import FakeClock
+from tests.graphql_client import GraphQLClient
+from tests.live import serving
+from tests.redis_server import RedisServer
+
+STATUS = """subscription($id: ID!) { workflowStatus(workflowId: $id) { type nodes { nodeId health colour message
+  facts } message } }"""
+RUN = "mutation($id: ID!) { runWorkflow(input: {id: $id}) { run { id } } }"
+
+
+async def _deploy(gql: GraphQLClient, kube_api: Any) -> tuple[str, str]:
+    token: str = (await gql.register("ada@example.com"))["token"]
+    cluster = await register_kubeconfig(gql, token, kube_api)
+    wf: str = (
+        await gql.ok(
+            'mutation($c: ID!) { createWorkflow(input: {name: "shop", namespace: "default", clusterId: $c}) '
+            "{ workflow { id } } }",
+            {"c": cluster["id"]},
+            token=token,
+        )
+    )["createWorkflow"]["workflow"]["id"]
+    nodes = [
+        node("web", "Deployment", name="web", image="nginx:1.27", replicas=1, port=80),
+        node("svc", "Service", name="web", port=80),
+        node("cfg", "ConfigMap", name="cfg", data={"A": "1"}),
+    ]
+    await gql.ok(
+        "mutation($i: SaveWorkflowInput!) { saveWorkflow(input: $i) { workflow { id } } }",
+        {
+            "i": {
+                "id": wf,
+                "nodes": nodes,
+                "edges": [edge("e", "svc", "web"), edge("c", "cfg", "web")],
+                "expectedRevision": 1,
+            }
+        },
+        token=token,
+    )
+    return token, wf
+
+
+async def _until(subscription: Any, predicate: Any, limit: int = 200) -> dict[str, Any]:
+    """Read events until one satisfies ``predicate`` (an event of workflowStatus)."""
+    for _ in range(limit):
+        payload = await asyncio.wait_for(subscription.next(), timeout=15)
+        event: dict[str, Any] = payload["data"]["workflowStatus"]
+        if predicate(event):
+            return event
+    raise AssertionError("the expected event never came")
+
+
+def _healths(event: dict[str, Any]) -> dict[str, str]:
+    return {n["nodeId"]: n["health"] for n in event["nodes"]}
+
+
+async def test_node_health_streams_after_a_run_and_failures_say_why(
+    kube_api: Any, gql: GraphQLClient, live_server: str
+) -> None:
+    kube_api.controllers.enable()
+    token, wf = await _deploy(gql, kube_api)
+    async with subscribed(live_server, token) as subscription:
+        await subscription.start(STATUS, {"id": wf})
+        first = await _until(subscription, lambda e: True)
+        assert first["type"] == "METADATA"
+        await gql.ok(RUN, {"id": wf}, token=token)
+        await kube_api.controllers.reconcile()
+        healthy: dict[str, str] = {}
+
+        def all_healthy(event: dict[str, Any]) -> bool:
+            healthy.update(_healths(event))
+            return healthy == {"web": "HEALTHY", "svc": "HEALTHY", "cfg": "HEALTHY"}
+
+        await _until(subscription, all_healthy)
+
+        pod = kube_api.list("Pod", "default")[0]["metadata"]["name"]
+        kube_api.pods.crash_loop("default", pod)
+        degraded = await _until(
+            subscription, lambda e: e["type"] == "NODE_UPDATE" and _healths(e).get("web") == "DEGRADED"
+        )
+    web = next(n for n in degraded["nodes"] if n["nodeId"] == "web")
+    assert web["colour"] == "red"
+    assert "crash" in web["message"].lower()
+    assert web["facts"]["reason"] == "CrashLoopBackOff"
+
+
+async def test_a_change_seen_by_one_server_reaches_a_subscriber_of_another(
+    kube_api: Any,
+    redis_server: RedisServer,
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    kube_api.controllers.enable()
+    shared = settings.model_copy(update={"broadcast_url": redis_server.url})
+    async with httpx.AsyncClient(timeout=30) as http:
+        with serving(shared, clock=clock) as first_url, serving(shared, clock=clock) as second_url:
+            first = GraphQLClient(first_url, http)
+            token, wf = await _deploy(first, kube_api)
+            async with subscribed(second_url, token) as subscription:
+                await subscription.start(STATUS, {"id": wf})
+                assert (await _until(subscription, lambda e: True))["type"] == "METADATA"
+                await first.ok(RUN, {"id": wf}, token=token)
+                await kube_api.controllers.reconcile()
+                event = await _until(
+                    subscription, lambda e: e["type"] == "NODE_UPDATE" and _healths(e).get("web") == "HEALTHY"
+                )
+    assert event["nodes"][0]["nodeId"] == "web"
+    assert json.dumps(event)  # plain JSON all the way
