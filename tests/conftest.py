@@ -29,6 +29,7 @@ def settings(tmp_path: Path) -> Settings:
         encryption_keys=TEST_FERNET_KEY,  # type: ignore[arg-type]
         bcrypt_rounds=4,
         max_body_bytes=256 * 1024,
+        subscription_recheck_seconds=0.3,
     )
 
 

@@ -128,3 +128,49 @@ async def test_browsers_from_other_origins_are_refused(gql: GraphQLClient, live_
         first = await subscription.next()
     assert "extensions" in first["errors"][0], first
     assert first["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_stream_ends_when_its_session_does(
+    kube_api: Any, gql: GraphQLClient, live_server: str
+) -> None:
+    token, wf = await _deployable(gql, kube_api)
+    async with subscribed(live_server, token) as subscription:
+        await subscription.start(WORKFLOW_STATUS, {"id": wf})
+        assert (await subscription.next())["data"]["workflowStatus"]["type"] == "METADATA"
+        await gql.ok("mutation { logout { sessionEnded } }", token=token)
+        ended = await subscription.next()  # within one recheck interval
+    assert ended["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_stream_ends_when_membership_is_lost(
+    kube_api: Any, gql: GraphQLClient, live_server: str
+) -> None:
+    owner = (await gql.register("owner@example.com"))["token"]
+    member = await gql.register("member@example.com")
+    ws = (
+        await gql.ok('mutation { createWorkspace(input: {name: "Team"}) { workspace { id } } }', token=owner)
+    )["createWorkspace"]["workspace"]["id"]
+    await gql.ok(
+        'mutation($ws: ID!) { addWorkspaceMember(input: {workspaceId: $ws, email: "member@example.com", '
+        "role: VIEWER}) { member { role } } }",
+        {"ws": ws},
+        token=owner,
+    )
+    wf = (
+        await gql.ok(
+            'mutation($ws: ID!) { createWorkflow(input: {name: "x", workspaceId: $ws}) { workflow { id } } }',
+            {"ws": ws},
+            token=owner,
+        )
+    )["createWorkflow"]["workflow"]["id"]
+    async with subscribed(live_server, member["token"]) as subscription:
+        await subscription.start(WORKFLOW_STATUS, {"id": wf})
+        assert (await subscription.next())["data"]["workflowStatus"]["type"] == "METADATA"
+        await gql.ok(
+            "mutation($ws: ID!, $u: ID!) { removeWorkspaceMember(input: {workspaceId: $ws, userId: $u}) "
+            "{ removedUserId } }",
+            {"ws": ws, "u": member["user"]["id"]},
+            token=owner,
+        )
+        ended = await subscription.next()
+    assert ended["errors"][0]["extensions"]["code"] == "NOT_FOUND"
