@@ -393,9 +393,19 @@ class KubeApiServer:
         for _ in range(1000):  # up to 2 s for open connections to finish
             if not (server.server_state.connections or server.server_state.tasks):
                 break
+            # A watch still in flight, or a connection accepted just before the listener closed, may
+            # register after the first pass: keep ending them.
+            self._state.store.signal(CLOSE)
+            for connection in list(server.server_state.connections):
+                connection.shutdown()
             await asyncio.sleep(0.002)
         for task in list(server.server_state.tasks):
             task.cancel()
+        for connection in list(server.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.close()
+        await asyncio.sleep(0.01)  # let the transports' close callbacks run on this loop
         for listener in server.servers:
             await listener.wait_closed()
         if sock is not None:

@@ -165,7 +165,7 @@ class WatchPool:
             random=self._random,
         )
         self._watches[key] = watch
-        self._tasks[key] = asyncio.get_running_loop().create_task(_guarded(name, watch.run()), name=name)
+        self._tasks[key] = asyncio.get_running_loop().create_task(_guarded(name, watch.run), name=name)
         log.info("%s started", name)
 
     async def _stop(self, key: WatchKey) -> None:
@@ -186,10 +186,13 @@ class WatchPool:
             watch.wake()
 
 
-async def _guarded(name: str, work: Coroutine[Any, Any, None]) -> None:
-    """Run a task that should never end: a failure is logged at once, an unexpected end is warned."""
+async def _guarded(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a task that should never end: a failure is logged at once, an unexpected end is warned.
+
+    ``work`` is called inside the task, so a task cancelled before its first step leaves no coroutine
+    that was never awaited."""
     try:
-        await work
+        await work()
     except asyncio.CancelledError:
         log.debug("%s cancelled", name)
         raise
