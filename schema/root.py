@@ -20,6 +20,7 @@ from schema.auth.operations import AuthMutation, AuthQuery
 from schema.clusters.operations import ClusterMutation, ClusterQuery
 from schema.documents import DocumentCache
 from schema.errors import ErrorCode, apply_code
+from schema.imports import ImportQuery
 from schema.kinds.operations import KindQuery
 from schema.live.diagnosis import DiagnosisMutation, DiagnosisQuery
 from schema.live.subscriptions import LiveSubscription
@@ -44,6 +45,7 @@ class Query(
     RunQuery,
     ManifestQuery,
     DiagnosisQuery,
+    ImportQuery,
 ):
     pass
 

@@ -320,6 +320,10 @@ def _ports(name: str, service: dict[str, Any], problems: Problems) -> list[PortS
                 problems.error("INVALID_PORT", f"cannot read the port {item!r}", name, path)
                 continue
             targets, protocol, published = parsed
+            host = _published_outside_range(item) if key == "ports" else None
+            if host is not None:
+                problems.error("PORT_OUT_OF_RANGE", f"published port {host} is outside 1-65535", name, path)
+                continue
             if len(targets) > _MAX_RANGE:
                 problems.warn(
                     "PORT_RANGE_TRUNCATED",
@@ -366,6 +370,19 @@ def _port(item: Any, publishable: bool) -> tuple[list[int], str, bool] | None:
     if published and _port_range(parts[-2]) is None:
         return None
     return targets, protocol, publishable and published
+
+
+def _published_outside_range(item: Any) -> int | None:
+    """A published (host) port of ``item`` outside 1-65535, if there is one."""
+    if isinstance(item, dict):
+        text = str(item.get("published") or "")
+    elif isinstance(item, str):
+        parts = item.partition("/")[0].rsplit(":", 2)
+        text = parts[-2] if len(parts) > 1 else ""
+    else:
+        return None
+    hosts = _port_range(text) if text else None
+    return next((port for port in hosts or () if not 1 <= port <= 65535), None)
 
 
 # --- environment ----------------------------------------------------------------------------------------

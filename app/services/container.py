@@ -13,6 +13,7 @@ from app.services.auditing import Auditor
 from app.services.clusters import ClusterService
 from app.services.diagnosing import DiagnosisService
 from app.services.identity import IdentityPolicy, IdentityService
+from app.services.imports import ImportService
 from app.services.live_status import LiveStatusService
 from app.services.paging import PageRules
 from app.services.people import PeopleService
@@ -49,6 +50,7 @@ class Services:
     live: LiveStatusService
     pod_logs: PodLogService
     diagnosis: DiagnosisService
+    imports: ImportService
 
 
 def build_services(
@@ -163,4 +165,5 @@ def build_services(
         live=live,
         pod_logs=PodLogService(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
         diagnosis=DiagnosisService(store=store, workflows=workflows),
+        imports=ImportService(),
     )
