@@ -14,6 +14,8 @@ from app.auth.keyring import Keyring, KeyringError
 from app.domain.clusters import Cluster, ClusterAuthType, ClusterCredentials, ClusterProbe
 from app.domain.ids import new_id
 from app.domain.kubeconfigs import KubeconfigProblem, resolve_context
+from app.domain.workflows import Workflow
+from app.domain.workspaces import Scope
 from app.ports import Clock, ClusterGateway, ClusterStore, WorkspaceStore
 from app.services.auditing import Auditor
 from app.services.principals import Principal
@@ -48,6 +50,21 @@ def unseal(keyring: Keyring, ciphertext: str) -> ClusterCredentials:
         ) from exc
     raw["auth_type"] = ClusterAuthType(raw["auth_type"])
     return ClusterCredentials(**raw)
+
+
+async def workflow_credentials(
+    store: ClusterStore, keyring: Keyring, scope: Scope, workflow: Workflow, *, field: str = "workflowId"
+) -> ClusterCredentials:
+    """The decrypted credentials of the workflow's cluster. ``BAD_INPUT`` on ``field`` when the workflow
+    has no cluster, or its cluster is gone or belongs to another workspace."""
+    if workflow.cluster_id is None:
+        raise errors.Invalid.field(
+            field, "choose a cluster for this workflow first (updateWorkflow clusterId)"
+        )
+    cluster = await store.get_cluster(scope, workflow.cluster_id)
+    if cluster is None or cluster.workspace_id != workflow.workspace_id:
+        raise errors.Invalid.field(field, "the workflow's cluster is not registered in its workspace")
+    return unseal(keyring, cluster.credentials_ciphertext)
 
 
 def check_credentials(credentials: ClusterCredentials) -> str:
@@ -160,9 +177,6 @@ class ClusterService:
                 reachable=False, server_version=None, reason=exc.message, checked_at=self._clock.now()
             )
         return ClusterProbe(reachable=True, server_version=version, reason=None, checked_at=self._clock.now())
-
-    def credentials(self, cluster: Cluster) -> ClusterCredentials:
-        return unseal(self._keyring, cluster.credentials_ciphertext)
 
     async def remove(self, principal: Principal, cluster_id: str) -> None:
         async with self._auditor.action(

@@ -12,7 +12,7 @@ from app import errors
 from app.auth.keyring import Keyring
 from app.domain import labels
 from app.ports import ClusterGateway, ClusterStore, LiveClusterSession, WorkflowStore
-from app.services.clusters import unseal
+from app.services.clusters import workflow_credentials
 from app.services.principals import Principal
 
 MAX_TAIL_LINES = 10_000
@@ -58,13 +58,8 @@ class PodLogService:
         node = next((n for n in workflow.canvas.nodes if n.id == node_id), None)
         if node is None:
             raise errors.Invalid.field("nodeId", "is not a node of this workflow")
-        if workflow.cluster_id is None:
-            raise errors.Invalid.field("workflowId", "the workflow has no cluster")
-        cluster = await self._store.get_cluster(principal.scope, workflow.cluster_id)
-        if cluster is None:
-            raise errors.Invalid.field("workflowId", "the workflow's cluster is not registered")
         namespace = str(node.data.get("namespace") or workflow.namespace)
-        credentials = unseal(self._keyring, cluster.credentials_ciphertext)
+        credentials = await workflow_credentials(self._store, self._keyring, principal.scope, workflow)
         async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:
             selector = f"{labels.WORKFLOW_LABEL}={workflow.id},{labels.NODE_LABEL}={node.id}"
             pods = [

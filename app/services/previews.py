@@ -20,7 +20,7 @@ from app.ports import (
     VersionStore,
     WorkflowStore,
 )
-from app.services.clusters import unseal
+from app.services.clusters import workflow_credentials
 from app.services.principals import Principal
 from app.services.pruning import Pruner
 from app.services.run_executor import field_manager
@@ -104,17 +104,12 @@ class PreviewService:
     async def plan(self, principal: Principal, workflow_id: str) -> Plan:
         """A server-side dry run of every object: what a run would create, change and prune."""
         workflow = await self._workflow(principal, workflow_id)
-        if workflow.cluster_id is None:
-            raise errors.Invalid.field("workflowId", "choose a cluster for this workflow first")
-        cluster = await self._store.get_cluster(principal.scope, workflow.cluster_id)
-        if cluster is None:
-            raise errors.Invalid.field("workflowId", "the workflow's cluster is not registered")
+        credentials = await workflow_credentials(self._store, self._keyring, principal.scope, workflow)
         values = await self._secrets.values_of(workflow.id)
         bundle = self._renderer.render(
             RenderRequest(workflow.id, workflow.namespace, workflow.canvas, values, False)
         )
         creates, changes, unchanged, refused = [], [], [], []
-        credentials = unseal(self._keyring, cluster.credentials_ciphertext)
         async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:
             new_namespaces: set[str] = set()
             for obj in bundle.objects:

@@ -18,7 +18,7 @@ from app.domain.versions import VersionDraft
 from app.domain.workflows import WorkflowStatus
 from app.ports import Clock, ClusterStore, Renderer, RunStore, WorkflowStore
 from app.services.auditing import Auditor
-from app.services.clusters import unseal
+from app.services.clusters import workflow_credentials
 from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
 from app.services.run_executor import RunExecutor, RunPlan
@@ -108,13 +108,11 @@ class RunService:
                 raise errors.Invalid.field(
                     "id", "an archived workflow cannot run; move it back to DRAFT first"
                 )
-            if workflow.cluster_id is None:
-                raise errors.Invalid.field(
-                    "id", "choose a cluster for this workflow first (updateWorkflow clusterId)"
-                )
-            cluster = await self._store.get_cluster(principal.scope, workflow.cluster_id)
-            if cluster is None or cluster.workspace_id != workflow.workspace_id:
-                raise errors.Invalid.field("id", "the workflow's cluster is not registered in its workspace")
+            credentials = await workflow_credentials(
+                self._store, self._keyring, principal.scope, workflow, field="id"
+            )
+            cluster_id = workflow.cluster_id
+            assert cluster_id is not None  # workflow_credentials refuses a workflow without a cluster
             overrides = parse_trigger_data(trigger_data)
             strict = check_canvas(workflow.canvas, strict=True)
             if strict.errors:
@@ -126,14 +124,13 @@ class RunService:
             self._renderer.render(
                 RenderRequest(workflow.id, workflow.namespace, workflow.canvas, values, True)
             )
-            credentials = unseal(self._keyring, cluster.credentials_ciphertext)
 
             now = self._clock.now()
             run = Run(
                 id=new_id(),
                 workflow_id=workflow.id,
                 workspace_id=workflow.workspace_id,
-                cluster_id=cluster.id,
+                cluster_id=cluster_id,
                 version=0,
                 status=RunStatus.RUNNING,
                 triggered_by=TriggerKind.MANUAL,

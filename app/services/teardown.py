@@ -13,7 +13,7 @@ from app.auth.keyring import Keyring
 from app.domain.runs import AppliedObject, RunStatus
 from app.domain.workflows import Workflow
 from app.ports import ClusterGateway, ClusterStore, RunStore
-from app.services.clusters import unseal
+from app.services.clusters import workflow_credentials
 from app.services.principals import Principal
 from app.services.pruning import Pruner
 
@@ -43,10 +43,9 @@ class Teardown:
             raise errors.Conflict(
                 "a run of this workflow is in progress; cancel it first", {"runId": latest.items[0].id}
             )
-        cluster = await self._store.get_cluster(principal.scope, workflow.cluster_id)
-        if cluster is None:
-            raise errors.Invalid.field("id", "the workflow's cluster is no longer registered; clear it first")
-        credentials = unseal(self._keyring, cluster.credentials_ciphertext)
+        credentials = await workflow_credentials(
+            self._store, self._keyring, principal.scope, workflow, field="id"
+        )
         async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:
             return await Pruner(session=session, recorder=None).prune(
                 workflow.id, keep_nodes=(), delete_volumes=delete_volumes

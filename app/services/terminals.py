@@ -27,7 +27,7 @@ from app.ports import (
     WorkflowStore,
 )
 from app.services.auditing import Auditor
-from app.services.clusters import unseal
+from app.services.clusters import workflow_credentials
 from app.services.principals import Principal
 
 SHELLS = {
@@ -97,13 +97,8 @@ class TerminalService:
             spec = resolve_kind(node.kind) if node else None
             if node is None or spec is None or spec.category != "workload":
                 raise errors.Invalid.field("nodeId", "is not a workload node of this workflow")
-            if workflow.cluster_id is None:
-                raise errors.Invalid.field("workflowId", "the workflow has no cluster")
-            cluster = await self._store.get_cluster(principal.scope, workflow.cluster_id)
-            if cluster is None:
-                raise errors.Invalid.field("workflowId", "the workflow's cluster is not registered")
             namespace = str(node.data.get("namespace") or workflow.namespace)
-            credentials = unseal(self._keyring, cluster.credentials_ciphertext)
+            credentials = await workflow_credentials(self._store, self._keyring, principal.scope, workflow)
             async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:
                 pod = await session.get("v1", "Pod", request.pod, namespace)
             if pod is None or labels.workflow_of(pod) != workflow.id or labels.node_of(pod) != node.id:
@@ -160,14 +155,11 @@ class TerminalService:
                 "container": ticket.container,
                 "command": shlex.join(ticket.command),
             }
-            cluster = None
             scope = Scope.of([ticket.workspace_id])
             workflow = await self._store.get_workflow(scope, ticket.workflow_id)
-            if workflow is not None and workflow.cluster_id:
-                cluster = await self._store.get_cluster(scope, workflow.cluster_id)
-            if cluster is None:
-                raise errors.NotFound("cluster", ticket.workflow_id)
-            credentials = unseal(self._keyring, cluster.credentials_ciphertext)
+            if workflow is None:
+                raise errors.NotFound("workflow", ticket.workflow_id)
+            credentials = await workflow_credentials(self._store, self._keyring, scope, workflow)
             try:
                 async with (
                     self._gateway.open(credentials, timeout_seconds=self._timeout) as session,
