@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 
 from app import errors
 from app.compose import ComposeAnalysis, ComposeProblem
+from app.services.imports import ComposeSource
 from schema.context import Info
 from schema.runs.types import SecretKeys
 from schema.workflows.types import CanvasEdge, CanvasNode
@@ -62,6 +63,36 @@ class ComposeAnalysisResult:
         )
 
 
+@strawberry.input(description="A file of the project besides the compose files (an env_file, a config...).")
+class ProjectFileInput:
+    path: str = strawberry.field(description="Path relative to the project root, e.g. `config/app.env`.")
+    content: str = strawberry.field(description="The file's text.")
+
+
+def compose_source(
+    files: list[str],
+    env_file: str | None,
+    values: JSON | None,
+    namespace: str | None,
+    service_type: str,
+    profiles: list[str] | None,
+    project_files: list[ProjectFileInput] | None,
+) -> ComposeSource:
+    if values is not None and (
+        not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values())
+    ):
+        raise errors.Invalid.field("values", "must be an object of string values")
+    return ComposeSource(
+        files=files,
+        env_text=env_file,
+        values=values,
+        namespace=namespace,
+        service_type=service_type,
+        profiles=tuple(profiles or ()),
+        project_files={f.path: f.content for f in project_files or ()},
+    )
+
+
 @strawberry.type
 class ImportQuery:
     @strawberry.field(description="Analyse Docker Compose files without writing anything.")
@@ -77,13 +108,15 @@ class ImportQuery:
         service_type: Annotated[
             str, strawberry.argument(description="ClusterIP, NodePort or LoadBalancer for published ports.")
         ] = "ClusterIP",
+        profiles: Annotated[
+            list[str] | None, strawberry.argument(description="Compose profiles to enable.")
+        ] = None,
+        project_files: Annotated[
+            list[ProjectFileInput] | None,
+            strawberry.argument(description="Other files of the project: env files, configs, includes."),
+        ] = None,
     ) -> ComposeAnalysisResult:
         principal = await info.context.principal()
-        if values is not None and (
-            not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values())
-        ):
-            raise errors.Invalid.field("values", "must be an object of string values")
-        analysis = await info.context.services.imports.analyze(
-            principal, files, env_text=env_file, values=values, namespace=namespace, service_type=service_type
-        )
+        source = compose_source(files, env_file, values, namespace, service_type, profiles, project_files)
+        analysis = await info.context.services.imports.analyze(principal, source)
         return ComposeAnalysisResult.from_domain(analysis)

@@ -14,6 +14,7 @@ from app.compose.interpolation import InterpolationError, interpolate_tree, pars
 from app.compose.loading import MAX_BYTES, load_yaml
 from app.compose.merging import merge_documents, resolve_extends, strip_extensions
 from app.compose.problems import ComposeError, ComposeProblem, Problems
+from app.compose.project import NO_FILES, FilesInMemory, ProjectFiles
 from app.compose.translating import build_canvas, translate
 from app.domain.canvas_check import check_canvas
 from app.domain.workflows import Canvas
@@ -23,7 +24,7 @@ TOP_LEVEL_KEYS = frozenset(
 )
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 
-__all__ = ["ComposeAnalysis", "ComposeProblem", "analyze"]
+__all__ = ["ComposeAnalysis", "ComposeProblem", "FilesInMemory", "ProjectFiles", "analyze"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +56,17 @@ def analyze(
     values: Mapping[str, str] | None = None,
     namespace: str | None = None,
     service_type: str = "ClusterIP",
+    profiles: Sequence[str] | None = None,  # noqa: ARG001 (issue 9: profiles are being added)
+    project: ProjectFiles = NO_FILES,
+    base_dir: str = "",
     max_bytes: int = MAX_BYTES,
 ) -> ComposeAnalysis:
-    """Analyse the compose ``files`` (contents, later ones overriding earlier ones) without writing."""
+    """Analyse the compose ``files`` (contents, later ones overriding earlier ones) without writing.
+
+    ``profiles`` are the compose profiles to enable (services without profiles are always in);
+    ``project`` reads the other files of the project (``env_file``, ``configs``/``secrets`` files,
+    ``include``, ``extends.file``, single-file bind mounts), with paths relative to ``base_dir``, the
+    folder of the compose files inside the project."""
     problems = Problems()
     if service_type not in SERVICE_TYPES:
         problems.error("INVALID_SERVICE_TYPE", f"service_type must be one of {', '.join(SERVICE_TYPES)}")
@@ -79,23 +88,30 @@ def analyze(
         return _failed(problems)
     if problems.errors:
         return _failed(problems)
-    project = merge_documents(documents)
-    services = project.get("services")
+    model = merge_documents(documents)
+    services = model.get("services")
     if not isinstance(services, dict) or not services:
         problems.error("NO_SERVICES", "the project defines no services", None, "services")
         return _failed(problems)
-    if project.get("include"):
+    if model.get("include"):
         problems.warn(
             "INCLUDE_NOT_SUPPORTED", "include is not resolved: pass the included files too", None, "include"
         )
     for key in ("configs", "secrets"):
-        if project.get(key):
+        if model.get(key):
             problems.warn("TOP_LEVEL_NOT_TRANSLATED", f"top-level {key} are not translated yet", None, key)
     services = resolve_extends(services, problems)
-    top_volumes = project.get("volumes") if isinstance(project.get("volumes"), dict) else {}
+    top_volumes = model.get("volumes") if isinstance(model.get("volumes"), dict) else {}
     assert isinstance(top_volumes, dict)
     out = translate(
-        services, top_volumes, variables, problems, namespace=namespace, service_type=service_type
+        services,
+        top_volumes,
+        variables,
+        problems,
+        namespace=namespace,
+        service_type=service_type,
+        project=project,
+        base_dir=base_dir,
     )
     if problems.errors:
         return _failed(problems)
@@ -108,10 +124,10 @@ def analyze(
         return _failed(problems)
     return ComposeAnalysis(
         services=tuple(str(name) for name in services),
-        volumes=_names(project.get("volumes")),
-        networks=_names(project.get("networks")),
-        configs=_names(project.get("configs")),
-        secrets=_names(project.get("secrets")),
+        volumes=_names(model.get("volumes")),
+        networks=_names(model.get("networks")),
+        configs=_names(model.get("configs")),
+        secrets=_names(model.get("secrets")),
         canvas=checked.canvas,
         secret_values=out.secret_values,
         warnings=tuple(problems.warnings),

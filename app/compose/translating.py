@@ -13,6 +13,7 @@ from typing import Any
 from app.compose.layout import Rows
 from app.compose.merging import as_map
 from app.compose.problems import Problems
+from app.compose.project import NO_FILES, ProjectFiles
 from app.domain.edges import ENV_HANDLE
 from app.domain.names import slugify_dns1123
 from app.domain.workflows import Canvas, Edge, Node, Position
@@ -139,6 +140,8 @@ def translate(
     *,
     namespace: str | None,
     service_type: str,
+    project: ProjectFiles = NO_FILES,  # noqa: ARG001 (configs, secrets and single-file bind mounts read it)
+    base_dir: str = "",  # noqa: ARG001
 ) -> Translation:
     """The canvas for ``services``; problems go to ``problems`` (errors mean the result must be dropped)."""
     out = Translation()
