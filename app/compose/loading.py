@@ -2,7 +2,8 @@
 
 The document is first composed into a node graph (aliases share nodes, nothing is expanded), its
 expanded size and depth are measured on that graph, and only then is it constructed into Python values.
-YAML 1.1 booleans such as ``yes``/``no``/``on``/``off`` stay text, as Docker Compose (YAML 1.2) reads them.
+YAML 1.1 booleans such as ``yes``/``no``/``on``/``off`` and timestamps stay text, as Docker Compose
+(YAML 1.2) reads them.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ MAX_DEPTH = 64
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose only booleans are ``true`` and ``false`` (any case)."""
+    """SafeLoader whose only booleans are ``true`` and ``false`` (any case), without timestamps."""
 
 
+_TEXT_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"})
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _TEXT_TAGS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -62,6 +64,32 @@ def load_yaml(
         loader.dispose()
 
 
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    """Refuse a mapping that repeats a key, as Compose does (YAML parsers would keep the last one)."""
+    seen: dict[str, int] = {}
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            line = key.start_mark.line + 1
+            if key.value in seen:
+                raise _fail(
+                    "DUPLICATE_KEY",
+                    f"line {line}: the key {key.value!r} is already defined at line {seen[key.value]}",
+                )
+            seen[key.value] = line
+
+
+def _refuse_merge_tag(_loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise _fail(
+        "UNSUPPORTED_YAML_TAG",
+        f"line {node.start_mark.line + 1}: the Compose merge tag {node.tag} is not supported yet: "
+        "write the merged value out instead",
+    )
+
+
+_Loader.add_constructor("!reset", _refuse_merge_tag)
+_Loader.add_constructor("!override", _refuse_merge_tag)
+
+
 def _measure(root: yaml.Node, max_nodes: int, max_depth: int) -> None:
     """Refuse a graph whose expansion has more than ``max_nodes`` nodes or is deeper than ``max_depth``."""
     sizes: dict[int, int] = {}
@@ -82,6 +110,7 @@ def _measure(root: yaml.Node, max_nodes: int, max_depth: int) -> None:
             children: list[yaml.Node] = list(node.value)
         elif isinstance(node, yaml.MappingNode):
             children = [item for pair in node.value for item in pair]
+            _check_unique_keys(node)
         else:
             children = []
         for child in children:

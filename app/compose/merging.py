@@ -1,4 +1,5 @@
-"""Several compose files merged as overrides, ``x-`` keys dropped, and ``extends`` within the file set."""
+"""Compose documents merged as overrides (later files, and ``extends``), and ``x-`` keys dropped, by the
+rules of Docker Compose v2 (compose-go ``override``)."""
 
 from __future__ import annotations
 
@@ -6,26 +7,31 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from app.compose.problems import Problems
-
 _APPENDED = frozenset(
     {"ports", "expose", "external_links", "dns", "dns_search", "tmpfs", "cap_add", "cap_drop"}
 )
 _BY_TARGET = frozenset({"volumes", "devices"})
 _AS_MAP = frozenset({"environment", "labels", "extra_hosts", "sysctls"})
 _REPLACED = frozenset({"command", "entrypoint"})
+_BY_PATH = frozenset({"env_file", "label_file"})
+_NAMED = frozenset({"services", "volumes", "networks", "secrets", "configs"})
+_DEPENDENCY = {"condition": "service_started", "required": True}
 
 
-def strip_extensions(value: Any) -> Any:
-    """``value`` without ``x-`` keys at any mapping level."""
+def strip_extensions(value: Any, parts: tuple[str, ...] = ()) -> Any:
+    """``value`` without ``x-`` keys, except where keys are names the user chose (services, volumes,
+    networks, secrets, configs, and the services a ``depends_on`` names), as Compose strips them."""
     if isinstance(value, dict):
+        named = (len(parts) == 1 and parts[0] in _NAMED) or (
+            len(parts) == 3 and parts[0] == "services" and parts[2] == "depends_on"
+        )
         return {
-            k: strip_extensions(v)
+            k: strip_extensions(v, (*parts, str(k)))
             for k, v in value.items()
-            if not (isinstance(k, str) and k.startswith("x-"))
+            if named or not (isinstance(k, str) and k.startswith("x-"))
         }
     if isinstance(value, list):
-        return [strip_extensions(v) for v in value]
+        return [strip_extensions(v, (*parts, "[]")) for v in value]
     return value
 
 
@@ -48,6 +54,27 @@ def _target(item: Any) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _file_path(item: Any) -> Any:
+    return item.get("path") if isinstance(item, dict) else item
+
+
+def _build(value: str | dict[str, Any]) -> dict[str, Any]:
+    return {"context": value} if isinstance(value, str) else value
+
+
+def _dependencies(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {
+            str(k): {**_DEPENDENCY, **v} if isinstance(v, dict) else dict(_DEPENDENCY)
+            for k, v in value.items()
+        }
+    return {str(name): dict(_DEPENDENCY) for name in _listed(value)}
+
+
 def merge_service(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """``override`` applied on ``base`` by the Compose merge rules."""
     out = copy.deepcopy(base)
@@ -55,6 +82,19 @@ def merge_service(base: dict[str, Any], override: dict[str, Any]) -> dict[str, A
         old = out.get(key)
         if key in _REPLACED or old is None:
             out[key] = copy.deepcopy(value)
+        elif key in _BY_PATH:
+            files = {str(_file_path(item)): item for item in _listed(old)}
+            files.update({str(_file_path(item)): item for item in _listed(value)})
+            out[key] = copy.deepcopy(list(files.values()))
+        elif key == "build" and isinstance(old, (str, dict)) and isinstance(value, (str, dict)):
+            out[key] = _merge_maps(_build(old), _build(value))
+        elif key == "profiles" and isinstance(old, list) and isinstance(value, list):
+            out[key] = old + [v for v in value if v not in old]
+        elif key == "depends_on":
+            if isinstance(old, list) and isinstance(value, list):
+                out[key] = old + [v for v in value if v not in old]
+            else:
+                out[key] = _merge_maps(_dependencies(old), _dependencies(value))
         elif key in _AS_MAP:
             out[key] = {**as_map(old), **as_map(value)}
         elif key in _APPENDED and isinstance(old, list) and isinstance(value, list):
@@ -95,60 +135,3 @@ def merge_documents(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
             else:
                 out[key] = copy.deepcopy(value)
     return out
-
-
-def resolve_extends(services: dict[str, Any], problems: Problems) -> dict[str, Any]:
-    """``services`` with each ``extends`` of a service in the same file set applied (recursively)."""
-    done: dict[str, dict[str, Any]] = {}
-
-    def resolve(name: str, chain: tuple[str, ...]) -> dict[str, Any]:
-        if name in done:
-            return done[name]
-        service = services[name] if isinstance(services[name], dict) else {}
-        extends = service.get("extends")
-        if extends is None:
-            done[name] = service
-            return service
-        own = {k: v for k, v in service.items() if k != "extends"}
-        base_name = (
-            extends
-            if isinstance(extends, str)
-            else extends.get("service")
-            if isinstance(extends, dict)
-            else None
-        )
-        if isinstance(extends, dict) and extends.get("file"):
-            problems.warn(
-                "EXTENDS_FILE_UNSUPPORTED",
-                f"extends from the file {extends['file']!r} cannot be resolved here: only services of the "
-                "given files can be extended",
-                name,
-                f"services.{name}.extends",
-            )
-            done[name] = own
-            return own
-        if not isinstance(base_name, str) or base_name not in services:
-            problems.error(
-                "EXTENDS_UNKNOWN_SERVICE",
-                f"extends names the unknown service {base_name!r}",
-                name,
-                f"services.{name}.extends",
-            )
-            done[name] = own
-            return own
-        if base_name in chain:
-            problems.error(
-                "EXTENDS_CYCLE",
-                f"extends forms a cycle: {' -> '.join((*chain, base_name))}",
-                name,
-                f"services.{name}.extends",
-            )
-            done[name] = own
-            return own
-        base = {
-            k: v for k, v in resolve(base_name, (*chain, name)).items() if k not in ("depends_on", "links")
-        }
-        done[name] = merge_service(base, own)
-        return done[name]
-
-    return {name: resolve(name, (name,)) for name in services}

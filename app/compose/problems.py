@@ -16,6 +16,12 @@ class ComposeProblem:
     field: str | None = None
 
 
+def in_file(label: str, message: str) -> str:
+    """``message`` naming the file it concerns (``label``: "" for the only compose file, else e.g.
+    ``compose file 2`` or ``'dir/other.yaml'``)."""
+    return f"{message} (in {label})" if label else message
+
+
 class ComposeError(Exception):
     """A problem that stops the analysis (nothing is produced)."""
 

@@ -49,10 +49,15 @@ def resolve(base_dir: str, path: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class FilesInMemory:
-    """Files handed over with a request (path → content)."""
+    """Files handed over with a request (path → content). Paths are normalised (``./a/../b.env`` is
+    ``b.env``); those that are absolute or climb out of the root are dropped."""
 
     files: Mapping[str, str] = field(default_factory=dict)
     from_repository: bool = False
+
+    def __post_init__(self) -> None:
+        normal = {key: text for path, text in self.files.items() if (key := resolve("", path))}
+        object.__setattr__(self, "files", normal)
 
     def _key(self, path: str) -> str | None:
         normal = resolve("", path)

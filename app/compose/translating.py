@@ -1,22 +1,44 @@
 """The compose model (merged, interpolated) → Trellis canvas nodes and edges, with what was not translated
-reported as warnings."""
+reported as warnings.
+
+Each service becomes a workload (a Job for one-shot services — ``restart: "no"``, or awaited by another's
+``service_completed_successfully`` —, a StatefulSet when it owns a named volume or runs a known stateful
+image, else a Deployment), with a Service for its ports, a ConfigMap and a Secret for its environment,
+claims for its named volumes (:mod:`~app.compose.storage`), ConfigMaps and Secrets for its configs,
+secrets and single-file bind mounts (:mod:`~app.compose.file_mounts`), a build configuration
+(:mod:`~app.compose.builds`), its container settings (:mod:`~app.compose.containers`) and dependency
+edges (:mod:`~app.compose.dependencies`). Names are DNS-1123 slugs, collisions resolved in a fixed
+order, so the same project always gives the same canvas.
+"""
 
 from __future__ import annotations
 
-import math
 import re
-import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from app.compose.layout import Rows
+from app.compose.builds import build_config
+from app.compose.containers import container_settings
+from app.compose.dependencies import (
+    Workload,
+    awaited_to_complete,
+    check_conditions,
+    check_cycles,
+    link_dependencies,
+)
+from app.compose.file_mounts import CONFIGS, SECRETS, FileMounts
 from app.compose.merging import as_map
+from app.compose.output import Translation
 from app.compose.problems import Problems
-from app.compose.project import NO_FILES, ProjectFiles
+from app.compose.project import NO_FILES, ProjectFiles, resolve
+from app.compose.reachability import InferredPorts, infer_ports
+from app.compose.storage import Claims, VolumeItem, volume_items
 from app.domain.edges import ENV_HANDLE
 from app.domain.names import slugify_dns1123
-from app.domain.workflows import Canvas, Edge, Node, Position
+from app.domain.workflows import Canvas
+
+__all__ = ["STATEFUL_IMAGES", "Translation", "build_canvas", "service_names", "translate"]
 
 _SENSITIVE = re.compile(
     r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE|CERT|DATABASE_URL|DSN",
@@ -57,6 +79,8 @@ _HANDLED = frozenset(
         "environment",
         "env_file",
         "volumes",
+        "configs",
+        "secrets",
         "command",
         "entrypoint",
         "healthcheck",
@@ -74,13 +98,20 @@ _HANDLED = frozenset(
         "cpus",
         "networks",
         "container_name",
+        "working_dir",
+        "hostname",
+        "labels",
+        "annotations",
+        "stop_grace_period",
+        "tty",
+        "stdin_open",
+        "pull_policy",
+        "profiles",
     }
 )
 _MAX_RANGE = 100
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$", re.IGNORECASE)
-_DEFAULT_STORAGE = "10Gi"
+_ONE_SHOT_RESTARTS = (None, "no", False)
+_WORKLOAD_ROW_KIND = "Deployment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,27 +123,29 @@ class PortSpec:
     published: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """What every service's translation reads besides the service itself."""
+
+    variables: Mapping[str, str]
+    top_volumes: Mapping[str, Any]
+    namespace: str | None
+    service_type: str
+    project: ProjectFiles
+    base_dir: str
+    awaited: frozenset[str]
+    inferred: Mapping[str, InferredPorts]
+    unreachable: frozenset[str]
+
+
 @dataclass(slots=True)
-class Translation:
-    """What :func:`translate` builds."""
+class _Made:
+    """A service's workload being made: its node id, data, and the mount paths taken."""
 
-    nodes: list[Node] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
-    secret_values: dict[str, dict[str, str]] = field(default_factory=dict)
-    ids: set[str] = field(default_factory=set)
-
-    def node_id(self, wanted: str) -> str:
-        """A node id not taken yet: ``wanted``, else ``wanted-2``, ``wanted-3``…"""
-        base = slugify_dns1123(wanted, 58)
-        candidate, n = base, 1
-        while candidate in self.ids:
-            n += 1
-            candidate = f"{base}-{n}"
-        self.ids.add(candidate)
-        return candidate
-
-    def link(self, source: str, target: str, target_handle: str | None = None) -> None:
-        self.edges.append(Edge(f"e-{source}-{target}", source, target, None, target_handle))
+    node_id: str
+    data: dict[str, Any]
+    row: int
+    targets: set[str]
 
 
 def service_names(names: list[str]) -> dict[str, str]:
@@ -140,66 +173,73 @@ def translate(
     *,
     namespace: str | None,
     service_type: str,
-    project: ProjectFiles = NO_FILES,  # noqa: ARG001 (configs, secrets and single-file bind mounts read it)
-    base_dir: str = "",  # noqa: ARG001
+    project: ProjectFiles = NO_FILES,
+    base_dir: str = "",
+    configs: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
 ) -> Translation:
-    """The canvas for ``services``; problems go to ``problems`` (errors mean the result must be dropped)."""
+    """The canvas for ``services``; problems go to ``problems`` (errors mean the result must be dropped).
+
+    ``top_volumes``, ``configs`` and ``secrets`` are the project's top-level definitions; ``project``
+    reads its files (config and secret files, bind-mounted files, build contexts), with paths relative
+    to ``base_dir``, the folder of the compose files."""
     out = Translation()
-    rows = Rows()
     names = service_names(list(services))
-    volume_nodes: dict[str, str] = {}
+    out.ids.update(names.values())  # a workload's node id is its service's name
+    awaited = awaited_to_complete(services)
+    one_shot = awaited | {
+        n for n, s in services.items() if isinstance(s, dict) and s.get("restart") in ("no", False)
+    }
+    inferred, unreachable = infer_ports(services, project, base_dir, one_shot=one_shot)
+    context = _Project(
+        variables,
+        top_volumes,
+        namespace,
+        service_type,
+        project,
+        base_dir,
+        awaited,
+        inferred,
+        frozenset(unreachable),
+    )
+    claims = Claims(top_volumes, namespace, problems, out)
+    model = {"configs": configs or {}, "secrets": secrets or {}}
+    files = FileMounts(model, variables, project, base_dir, namespace, problems, out)
+    workloads: dict[str, Workload] = {}
     for name, raw in services.items():
         service = raw if isinstance(raw, dict) else {}
-        _service(
-            name,
-            names[name],
-            service,
-            top_volumes,
-            variables,
-            problems,
-            out,
-            rows,
-            volume_nodes,
-            namespace,
-            service_type,
-        )
-    _check_depends_on(services, problems)
+        made = _service(name, names[name], service, context, claims, files, problems, out)
+        if made is not None:
+            workloads[name] = made
+    claims.finish()
+    check_conditions(services, problems)
+    check_cycles(services, problems)
+    link_dependencies(services, workloads, problems, out)
     return out
+
+
+def build_canvas(out: Translation) -> Canvas:
+    """The canvas of ``out``."""
+    return out.canvas()
 
 
 def _service(
     name: str,
     slug: str,
     service: dict[str, Any],
-    top_volumes: Mapping[str, Any],
-    variables: Mapping[str, str],
+    context: _Project,
+    claims: Claims,
+    files: FileMounts,
     problems: Problems,
     out: Translation,
-    rows: Rows,
-    volume_nodes: dict[str, str],
-    namespace: str | None,
-    service_type: str,
-) -> None:
+) -> Workload | None:
     at = f"services.{name}"
-    image = service.get("image")
-    if not isinstance(image, str) or not image:
-        image = None
-        if "build" in service:
-            problems.warn(
-                "BUILD_WITHOUT_IMAGE",
-                "the service is built from source and names no image: set the image once it is built",
-                name,
-                f"{at}.build",
-            )
-        else:
-            problems.error("SERVICE_NO_IMAGE", "the service has neither image nor build", name, at)
-            return
-    elif "build" in service:
-        problems.warn(
-            "BUILD_NOT_TRANSLATED", "build is not translated; the image is used", name, f"{at}.build"
-        )
-    ports = _ports(name, service, problems)
-    mounts = _volumes(name, service, top_volumes, problems)
+    data: dict[str, Any] = {"name": slug}
+    if not _image(name, slug, service, context, data, problems):
+        return None
+    ports = _ports(name, service, problems) or _inferred_ports(name, context, problems)
+    items = volume_items(name, service)
+    named = _named_volumes(name, items, context.top_volumes, problems)
     for key in sorted(set(service) - _HANDLED):
         problems.warn(
             "FIELD_NOT_TRANSLATED",
@@ -207,88 +247,108 @@ def _service(
             name,
             f"{at}.{key}",
         )
-    restart = service.get("restart")
-    one_shot = restart in ("no", False)
-    if one_shot and (ports or mounts):
-        problems.warn(
-            "ONE_SHOT_KEPT_RUNNING",
-            'restart: "no" with ports or named volumes stays a Deployment',
-            name,
-            f"{at}.restart",
-        )
-        one_shot = False
-    stateful = bool(mounts) or (image is not None and _stateful_image(image))
-    kind = "Job" if one_shot else "StatefulSet" if stateful else "Deployment"
-
-    data: dict[str, Any] = {"name": slug}
-    if namespace:
-        data["namespace"] = namespace
-    if image:
-        data["image"] = image
+    kind = _kind(name, service, bool(ports), bool(named), context, data, problems)
+    if context.namespace:
+        data["namespace"] = context.namespace
     if ports and kind != "Job":
         data["port"] = ports[0].target
     if kind == "StatefulSet":
         data["serviceName"] = slug
-    if kind == "Job":
-        data["restartPolicy"] = "Never"
-        data["backoffLimit"] = 0
-    _command(name, service, data, problems)
-    _healthcheck(name, service, data, problems)
-    _deploy(name, service, data, kind, problems)
-    _security(name, service, data, problems)
-    _network_mode(name, service, problems)
+    container_settings(name, service, data, kind, problems)
 
-    row = rows.next_row("Service") if ports else rows.next_row("Deployment")
-    workload_id = out.node_id(slug)
+    row = out.rows.next_row("Service") if ports else out.rows.next_row(_WORKLOAD_ROW_KIND)
+    made = _Made(slug, data, row, set())
     if ports:
-        service_id = out.node_id(f"{slug}-svc")
-        x, y = rows.take("Service", row)
-        published = any(p.published for p in ports)
-        service_data: dict[str, Any] = {
-            "name": slug,
-            "serviceType": service_type if published else "ClusterIP",
-            "port": ports[0].target,
-        }
-        if namespace:
-            service_data["namespace"] = namespace
-        if len(ports) > 1 or ports[0].protocol != "TCP":
-            service_data["ports"] = [
-                {
-                    "name": f"{p.protocol.lower()}-{p.target}",
-                    "protocol": p.protocol,
-                    "port": p.target,
-                    "targetPort": p.target,
-                }
-                for p in ports
-            ]
-        out.nodes.append(Node(service_id, "Service", Position(x, y), service_data))
-        out.link(service_id, workload_id)
-    x, y = rows.take(kind, row)
-    _environment(name, slug, service, variables, problems, out, rows, workload_id, namespace)
-    for volume, target, read_only in mounts:
-        pvc_id = volume_nodes.get(volume)
-        if pvc_id is None:
-            pvc_id = volume_nodes[volume] = out.node_id(f"pvc-{volume}")
-            px, py = rows.take("PersistentVolumeClaim")
-            pvc: dict[str, Any] = {
-                "name": slugify_dns1123(volume),
-                "storage": _DEFAULT_STORAGE,
-                "accessModes": ["ReadWriteOnce"],
-                "volumeMode": "Filesystem",
-            }
-            if namespace:
-                pvc["namespace"] = namespace
-            out.nodes.append(Node(pvc_id, "PersistentVolumeClaim", Position(px, py), pvc))
-        data.setdefault("volumeMounts", []).append(
-            {
-                "type": "persistentVolumeClaim",
-                "name": slugify_dns1123(volume),
-                "mountPath": target,
-                "readOnly": read_only,
-            }
+        _service_node(slug, ports, context, made, out)
+    _environment(name, slug, service, context, problems, out, made)
+    labels = as_map(service.get("labels"))
+    for item in named:
+        mount, node_id = claims.mount(name, labels, item)
+        _mount(name, item.path, mount, node_id, made, problems, out)
+    for item in items:
+        if item.type == "bind" and item.source:
+            mounted = files.bind(name, slug, item)
+            if mounted is not None:
+                _mount(name, item.path, mounted.mount, mounted.node_id, made, problems, out)
+    for kind_of_file in (CONFIGS, SECRETS):
+        for index, mounted in enumerate(files.objects(kind_of_file, name, service)):
+            path = f"{at}.{kind_of_file.key}[{index}]"
+            _mount(name, path, mounted.mount, mounted.node_id, made, problems, out)
+    out.add(slug, kind, data, row)
+    return Workload(slug, kind, "readinessProbe" in data)
+
+
+def _image(
+    name: str, slug: str, service: dict[str, Any], context: _Project, data: dict[str, Any], problems: Problems
+) -> bool:
+    """Set the image and build configuration; False (an error) when the service has neither."""
+    at = f"services.{name}"
+    image = service.get("image")
+    image = image if isinstance(image, str) and image else None
+    if "build" not in service:
+        if image is None:
+            problems.error("SERVICE_NO_IMAGE", "the service has neither image nor build", name, at)
+            return False
+        data["image"] = image
+        return True
+    build = build_config(
+        name, service["build"], context.variables, context.project, context.base_dir, problems
+    )
+    if image is None:
+        image = f"{slug}:latest"
+        problems.warn(
+            "BUILD_WITHOUT_IMAGE",
+            f"the service is built from source and names no image, so it is set to {image}: build it "
+            "(the node carries the build configuration), push it to a registry the cluster pulls from and "
+            "set the pushed image before deploying",
+            name,
+            f"{at}.build",
         )
-        out.link(pvc_id, workload_id)
-    out.nodes.append(Node(workload_id, kind, Position(x, y), data))
+    else:
+        problems.warn(
+            "BUILD_REQUIRED",
+            f"the service is built from source: build {image} (the node carries the build configuration) "
+            "and push it before deploying, unless the registry already has it",
+            name,
+            f"{at}.build",
+        )
+    data["image"] = image
+    if build is not None:
+        data["build"] = build
+    return True
+
+
+def _kind(
+    name: str,
+    service: dict[str, Any],
+    has_ports: bool,
+    has_volumes: bool,
+    context: _Project,
+    data: dict[str, Any],
+    problems: Problems,
+) -> str:
+    """The workload kind; a Job's restart policy goes in ``data``."""
+    restart = service.get("restart")
+    on_failure = isinstance(restart, str) and restart.startswith("on-failure")
+    awaited = name in context.awaited and (restart in _ONE_SHOT_RESTARTS or on_failure)
+    one_shot = restart in ("no", False) or awaited
+    if one_shot and (has_ports or has_volumes):
+        problems.warn(
+            "ONE_SHOT_KEPT_RUNNING",
+            'a one-shot service (restart: "no", or awaited to complete) with ports or named volumes '
+            "keeps running as a Deployment or StatefulSet",
+            name,
+            f"services.{name}.restart",
+        )
+        one_shot = False
+    if one_shot:
+        data["restartPolicy"] = "OnFailure" if on_failure else "Never"
+        retries = str(restart).partition(":")[2] if on_failure else "0"
+        if retries.isdigit():
+            data["backoffLimit"] = int(retries)
+        return "Job"
+    image = str(data.get("image", ""))
+    return "StatefulSet" if has_volumes or _stateful_image(image) else "Deployment"
 
 
 def _stateful_image(image: str) -> bool:
@@ -296,7 +356,125 @@ def _stateful_image(image: str) -> bool:
     return any(re.fullmatch(rf"{known}(?:ql|db)?", last) for known in STATEFUL_IMAGES)
 
 
+def _service_node(slug: str, ports: list[PortSpec], context: _Project, made: _Made, out: Translation) -> None:
+    service_id = out.node_id(f"{slug}-svc")
+    published = any(p.published for p in ports)
+    data: dict[str, Any] = {
+        "name": slug,
+        "serviceType": context.service_type if published else "ClusterIP",
+        "port": ports[0].target,
+    }
+    if context.namespace:
+        data["namespace"] = context.namespace
+    if len(ports) > 1 or ports[0].protocol != "TCP":
+        data["ports"] = [
+            {
+                "name": f"{p.protocol.lower()}-{p.target}",
+                "protocol": p.protocol,
+                "port": p.target,
+                "targetPort": p.target,
+            }
+            for p in ports
+        ]
+    out.add(service_id, "Service", data, made.row)
+    out.link(service_id, made.node_id)
+
+
+def _mount(
+    name: str,
+    path: str,
+    mount: dict[str, Any],
+    node_id: str | None,
+    made: _Made,
+    problems: Problems,
+    out: Translation,
+) -> None:
+    """Add ``mount`` to the workload (and connect its node) unless its target is taken already."""
+    target = mount["mountPath"]
+    if not isinstance(target, str) or not target.startswith("/"):
+        problems.warn(
+            "MOUNT_TARGET_INVALID", f"the mount target {target!r} is not an absolute path", name, path
+        )
+        return
+    if target in made.targets:
+        problems.warn(
+            "MOUNT_TARGET_TAKEN", f"{target} is mounted already; only the first mount is kept", name, path
+        )
+        return
+    made.targets.add(target)
+    made.data.setdefault("volumeMounts", []).append(mount)
+    if node_id is not None:
+        out.link(node_id, made.node_id)
+
+
+def _named_volumes(
+    name: str, items: list[VolumeItem], top_volumes: Mapping[str, Any], problems: Problems
+) -> list[VolumeItem]:
+    """The named volumes among ``items``; anonymous, tmpfs and other volumes are reported."""
+    found: list[VolumeItem] = []
+    for item in items:
+        if item.type == "bind":
+            if not item.source:
+                problems.warn(
+                    "BIND_MOUNT_NOT_SUPPORTED",
+                    f"the bind mount at {item.target!r} names no source",
+                    name,
+                    item.path,
+                )
+            continue
+        if item.type != "volume":
+            problems.warn("VOLUME_TYPE_NOT_SUPPORTED", f"a {item.type} volume was left out", name, item.path)
+            continue
+        if not item.source:
+            problems.warn(
+                "ANONYMOUS_VOLUME", f"the anonymous volume at {item.target!r} was left out", name, item.path
+            )
+            continue
+        if item.sub_path is not None and not resolve("", item.sub_path):
+            problems.warn(
+                "VOLUME_SUBPATH_INVALID",
+                f"the subpath {item.sub_path!r} is not a relative path inside the volume; the mount was left "
+                "out",
+                name,
+                item.path,
+            )
+            continue
+        if item.source not in top_volumes:
+            problems.warn(
+                "VOLUME_NOT_DECLARED",
+                f"the volume {item.source!r} is not declared under volumes",
+                name,
+                item.path,
+            )
+        found.append(item)
+    return found
+
+
 # --- ports ----------------------------------------------------------------------------------------------
+
+
+def _inferred_ports(name: str, context: _Project, problems: Problems) -> list[PortSpec]:
+    """Ports for a service that declares none but that others reach (see app.compose.reachability)."""
+    inferred = context.inferred.get(name)
+    if inferred is not None:
+        listed = ", ".join(str(p) for p in inferred.ports)
+        problems.warn(
+            "PORTS_INFERRED",
+            f"the service declares no ports; a ClusterIP Service on {listed} was added so others reach it "
+            f"by name ({inferred.source}): check the port, or declare it with expose",
+            name,
+            f"services.{name}",
+        )
+        return [PortSpec(port, "TCP", False) for port in inferred.ports]
+    if name in context.unreachable:
+        problems.warn(
+            "SERVICE_NOT_REACHABLE",
+            "other services reach this one by name, but it declares no ports, so no Service can be made "
+            "for it: add the port it listens on under expose",
+            name,
+            f"services.{name}",
+        )
+    return []
 
 
 def _port_range(text: str) -> list[int] | None:
@@ -395,12 +573,10 @@ def _environment(
     name: str,
     slug: str,
     service: dict[str, Any],
-    variables: Mapping[str, str],
+    context: _Project,
     problems: Problems,
     out: Translation,
-    rows: Rows,
-    workload_id: str,
-    namespace: str | None,
+    made: _Made,
 ) -> None:
     at = f"services.{name}"
     env_files = service.get("env_file")
@@ -423,7 +599,7 @@ def _environment(
             problems.warn("ENV_NAME_INVALID", f"{key!r} cannot be a ConfigMap or Secret key", name, path)
             continue
         if value is None:
-            if key not in variables:
+            if key not in context.variables:
                 problems.warn(
                     "ENV_UNSET",
                     f"{key} takes its value from the environment, which does not set it",
@@ -431,323 +607,35 @@ def _environment(
                     path,
                 )
                 continue
-            value = variables[key]
+            value = context.variables[key]
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        (sensitive if _SENSITIVE.search(key.upper()) else plain)[key] = text
+        (sensitive if _sensitive(key, text) else plain)[key] = text
     if plain:
         config_id = out.node_id(f"{slug}-config")
-        x, y = rows.take("ConfigMap")
-        config: dict[str, Any] = {"name": f"{slug}-config", "data": plain}
-        if namespace:
-            config["namespace"] = namespace
-        out.nodes.append(Node(config_id, "ConfigMap", Position(x, y), config))
-        out.link(config_id, workload_id, ENV_HANDLE)
+        config: dict[str, Any] = {"name": out.object_name("ConfigMap", f"{slug}-config"), "data": plain}
+        if context.namespace:
+            config["namespace"] = context.namespace
+        out.add(config_id, "ConfigMap", config)
+        out.link(config_id, made.node_id, ENV_HANDLE)
     if sensitive:
         secret_id = out.node_id(f"{slug}-secret")
-        x, y = rows.take("Secret")
         keys = [{"id": f"key-{i + 1}", "name": key} for i, key in enumerate(sensitive)]
-        secret: dict[str, Any] = {"name": f"{slug}-secret", "secretType": "Opaque", "keys": keys}
-        if namespace:
-            secret["namespace"] = namespace
-        out.nodes.append(Node(secret_id, "Secret", Position(x, y), secret))
+        secret: dict[str, Any] = {
+            "name": out.object_name("Secret", f"{slug}-secret"),
+            "secretType": "Opaque",
+            "keys": keys,
+        }
+        if context.namespace:
+            secret["namespace"] = context.namespace
+        out.add(secret_id, "Secret", secret)
         out.secret_values[secret_id] = sensitive
-        out.link(secret_id, workload_id, ENV_HANDLE)
+        out.link(secret_id, made.node_id, ENV_HANDLE)
 
 
-# --- volumes --------------------------------------------------------------------------------------------
-
-
-def _volumes(
-    name: str, service: dict[str, Any], top_volumes: Mapping[str, Any], problems: Problems
-) -> list[tuple[str, str, bool]]:
-    """The named volumes the service mounts: (volume, target, read only); others are reported."""
-    found: list[tuple[str, str, bool]] = []
-    items = service.get("volumes") or []
-    for index, item in enumerate(items if isinstance(items, list) else []):
-        path = f"services.{name}.volumes[{index}]"
-        if isinstance(item, dict):
-            kind = str(item.get("type", "volume"))
-            source, target = item.get("source"), str(item.get("target", ""))
-            read_only = bool(item.get("read_only", False))
-        else:
-            parts = str(item).split(":")
-            kind = "volume"
-            if len(parts) == 1:
-                source, target, read_only = None, parts[0], False
-            else:
-                source, target = parts[0], parts[1]
-                read_only = len(parts) > 2 and "ro" in parts[2].split(",")
-            if source is not None and (source.startswith(("/", ".", "~", "$")) or source == ""):
-                kind = "bind"
-        if kind == "bind":
-            problems.warn(
-                "BIND_MOUNT_NOT_SUPPORTED",
-                f"the bind mount of {source!r} at {target!r} has no cluster equivalent and was left out",
-                name,
-                path,
-            )
-            continue
-        if kind != "volume":
-            problems.warn("VOLUME_TYPE_NOT_SUPPORTED", f"a {kind} volume was left out", name, path)
-            continue
-        if not source:
-            problems.warn("ANONYMOUS_VOLUME", f"the anonymous volume at {target!r} was left out", name, path)
-            continue
-        if source not in top_volumes:
-            problems.warn(
-                "VOLUME_NOT_DECLARED", f"the volume {source!r} is not declared under volumes", name, path
-            )
-        if any(v == source for v, _, _ in found):
-            problems.warn("VOLUME_MOUNTED_TWICE", f"only the first mount of {source!r} is kept", name, path)
-            continue
-        found.append((str(source), target, read_only))
-    return found
-
-
-# --- container settings ---------------------------------------------------------------------------------
-
-
-def _split(value: Any, name: str, path: str, problems: Problems) -> list[str] | None:
-    if isinstance(value, list):
-        return [str(v) for v in value] or None
-    if isinstance(value, str) and value.strip():
-        try:
-            return shlex.split(value)
-        except ValueError:
-            problems.warn(
-                "COMMAND_NOT_SPLIT",
-                "the command could not be split as a shell would; it runs via sh -c",
-                name,
-                path,
-            )
-            return ["sh", "-c", value]
-    return None
-
-
-def _command(name: str, service: dict[str, Any], data: dict[str, Any], problems: Problems) -> None:
-    for key, target in (("entrypoint", "command"), ("command", "args")):
-        value = _split(service.get(key), name, f"services.{name}.{key}", problems)
-        if value:
-            data[target] = value
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str) or not value:
-        return None
-    total, position = 0.0, 0
-    for match in _DURATION.finditer(value):
-        if match.start() != position:
-            return None
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        position = match.end()
-    return total if position == len(value) else None
-
-
-def _healthcheck(name: str, service: dict[str, Any], data: dict[str, Any], problems: Problems) -> None:
-    check = service.get("healthcheck")
-    path = f"services.{name}.healthcheck"
-    if not isinstance(check, dict) or check.get("disable") is True or not set(check) - {"disable"}:
-        return
-    test = check.get("test")
-    if isinstance(test, str):
-        command: list[str] | None = ["sh", "-c", test]
-    elif isinstance(test, list) and test and test[0] in ("CMD", "CMD-SHELL"):
-        command = (
-            [str(t) for t in test[1:]]
-            if test[0] == "CMD"
-            else ["sh", "-c", " ".join(str(t) for t in test[1:])]
-        )
-    elif isinstance(test, list) and test and test[0] == "NONE":
-        return
-    else:
-        problems.warn(
-            "HEALTHCHECK_NO_TEST", "the healthcheck has no test command and was left out", name, path
-        )
-        return
-    probe: dict[str, Any] = {"type": "exec", "command": command}
-    for key, target, default, least in (
-        ("interval", "periodSeconds", 30.0, 1),
-        ("timeout", "timeoutSeconds", 30.0, 1),
-        ("start_period", "initialDelaySeconds", 0.0, 0),
-    ):
-        raw = check.get(key)
-        seconds = default if raw is None else _seconds(raw)
-        if seconds is None:
-            problems.warn("INVALID_DURATION", f"cannot read the duration {raw!r}", name, f"{path}.{key}")
-            seconds = default
-        probe[target] = max(least, math.ceil(seconds))
-    retries = check.get("retries", 3)
-    probe["failureThreshold"] = max(1, int(retries)) if str(retries).isdigit() else 3
-    data["livenessProbe"] = dict(probe)
-    data["readinessProbe"] = dict(probe)
-
-
-def _memory(value: Any) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    match = _MEMORY.match(str(value).strip())
-    if match is None:
-        return None
-    number, unit = float(match.group(1)), match.group(2).lower()
-    size = number * 1024 ** " kmgt".index(unit or " ")
-    for suffix, factor in (("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024)):
-        if size >= factor and size % factor == 0:
-            return f"{int(size // factor)}{suffix}"
-    return str(math.ceil(size))
-
-
-def _cpu(value: Any) -> str | None:
-    try:
-        cores = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f"{round(cores * 1000)}m" if cores > 0 else None
-
-
-def _deploy(name: str, service: dict[str, Any], data: dict[str, Any], kind: str, problems: Problems) -> None:
-    deploy = service.get("deploy") if isinstance(service.get("deploy"), dict) else {}
-    assert isinstance(deploy, dict)
-    replicas = deploy.get("replicas")
-    if replicas is not None and kind != "Job":
-        if str(replicas).isdigit():
-            data["replicas"] = int(replicas)
-        else:
-            problems.warn(
-                "INVALID_REPLICAS", f"cannot read replicas {replicas!r}", name, f"services.{name}.deploy"
-            )
-    resources: dict[str, dict[str, str]] = {}
-    raw = deploy.get("resources") if isinstance(deploy.get("resources"), dict) else {}
-    assert isinstance(raw, dict)
-    for source, target in (("limits", "limits"), ("reservations", "requests")):
-        block = raw.get(source) if isinstance(raw.get(source), dict) else {}
-        assert isinstance(block, dict)
-        _resource(block.get("cpus"), block.get("memory"), resources, target)
-    _resource(service.get("cpus"), service.get("mem_limit"), resources, "limits")
-    _resource(None, service.get("mem_reservation"), resources, "requests")
-    for key in ("limits", "requests"):
-        if not resources.get(key):
-            resources.pop(key, None)
-    if resources:
-        data["resources"] = resources
-
-
-def _resource(cpus: Any, memory: Any, resources: dict[str, dict[str, str]], target: str) -> None:
-    block = resources.setdefault(target, {})
-    cpu = _cpu(cpus) if cpus is not None else None
-    mem = _memory(memory) if memory is not None else None
-    if cpu:
-        block.setdefault("cpu", cpu)
-    if mem:
-        block.setdefault("memory", mem)
-
-
-def _security(name: str, service: dict[str, Any], data: dict[str, Any], problems: Problems) -> None:
-    context: dict[str, Any] = {}
-    user = service.get("user")
-    if user is not None:
-        uid, _, gid = str(user).partition(":")
-        if uid.isdigit() and (not gid or gid.isdigit()):
-            context["runAsUser"] = int(uid)
-            if gid:
-                context["runAsGroup"] = int(gid)
-        else:
-            problems.warn(
-                "USER_NOT_NUMERIC",
-                f"user {user!r} is not numeric; Kubernetes needs a uid",
-                name,
-                f"services.{name}.user",
-            )
-    for key, target in (("cap_add", "capabilitiesAdd"), ("cap_drop", "capabilitiesDrop")):
-        caps = service.get(key)
-        if isinstance(caps, list) and caps:
-            context[target] = [str(c) for c in caps]
-    if service.get("read_only") is True:
-        context["readOnlyRootFilesystem"] = True
-    if service.get("privileged") is True:
-        context["privileged"] = True
-        problems.warn(
-            "PRIVILEGED",
-            "the container runs privileged: it has full access to the node",
-            name,
-            f"services.{name}.privileged",
-        )
-    if context:
-        data["securityContext"] = context
-
-
-def _network_mode(name: str, service: dict[str, Any], problems: Problems) -> None:
-    mode = service.get("network_mode")
-    if mode is not None and mode not in ("bridge", "default"):
-        problems.warn(
-            "NETWORK_MODE_NOT_SUPPORTED",
-            f"network_mode {mode!r} is not supported; the pod gets its own network",
-            name,
-            f"services.{name}.network_mode",
-        )
-
-
-# --- depends_on -----------------------------------------------------------------------------------------
-
-
-def _dependencies(service: Any) -> list[str]:
-    value = service.get("depends_on") if isinstance(service, dict) else None
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    if isinstance(value, dict):
-        return [str(k) for k in value]
-    return []
-
-
-def _check_depends_on(services: Mapping[str, Any], problems: Problems) -> None:
-    graph = {name: _dependencies(service) for name, service in services.items()}
-    for name, deps in graph.items():
-        for dep in deps:
-            if dep not in graph:
-                problems.warn(
-                    "DEPENDS_ON_UNKNOWN",
-                    f"depends on {dep!r}, which is not a service here",
-                    name,
-                    f"services.{name}.depends_on",
-                )
-        if deps:
-            problems.warn(
-                "DEPENDS_ON_NOT_ENFORCED",
-                f"depends on {', '.join(deps)}; the start order is not enforced yet",
-                name,
-                f"services.{name}.depends_on",
-            )
-    state: dict[str, int] = {}
-
-    def visit(name: str, trail: list[str]) -> list[str] | None:
-        state[name] = 1
-        for dep in graph.get(name, []):
-            if dep not in graph:
-                continue
-            if state.get(dep) == 1:
-                return [*trail, name, dep]
-            if state.get(dep) is None:
-                cycle = visit(dep, [*trail, name])
-                if cycle:
-                    return cycle
-        state[name] = 2
-        return None
-
-    for name in graph:
-        if state.get(name) is None:
-            cycle = visit(name, [])
-            if cycle:
-                start = cycle.index(cycle[-1])
-                problems.error(
-                    "CIRCULAR_DEPENDENCY",
-                    f"depends_on forms a cycle: {' -> '.join(cycle[start:])}",
-                    cycle[-1],
-                    f"services.{cycle[-1]}.depends_on",
-                )
-                return
-
-
-def build_canvas(out: Translation) -> Canvas:
-    """The canvas of ``out``."""
-    return Canvas(tuple(out.nodes), tuple(out.edges))
+def _sensitive(key: str, value: str) -> bool:
+    """Whether a variable looks secret by its name; ``*_FILE`` variables naming a path (the Docker
+    convention for reading a secret from a mounted file) hold no secret themselves."""
+    name = key.upper()
+    if name.endswith("_FILE") and value.startswith("/"):
+        return False
+    return _SENSITIVE.search(name) is not None

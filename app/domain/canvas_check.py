@@ -19,12 +19,14 @@ from typing import Any
 from app.domain.edges import (
     SINGLE_SOURCE_KINDS,
     SINGLE_TARGET_SOURCES,
+    WORKLOAD_KINDS,
     allowed_targets,
     derive_linked_fields,
     display_name,
     edge_rule,
     effective_handle,
     handle_problem,
+    is_dependency,
 )
 from app.domain.graphs import find_cycle
 from app.domain.kinds import KINDS, NodeKindSpec, resolve_kind
@@ -80,7 +82,7 @@ def check_canvas(canvas: Canvas, *, strict: bool = False) -> CanvasCheck:
     known_ids = {node.id for node in canvas.nodes if isinstance(node.id, str)}
     nodes = _check_nodes(canvas.nodes, log)
     edges = _check_edges(canvas.edges, nodes, known_ids, log)
-    _check_cycle(canvas, known_ids, log)
+    _check_cycle(canvas, nodes, known_ids, log)
     result = Canvas(derive_linked_fields(tuple(nodes.values()), edges), edges)
     index_of: dict[str, int] = {}
     for index, node in enumerate(canvas.nodes):
@@ -334,6 +336,8 @@ def _check_namespaces(path: str, edge: Edge, source: Node, target: Node, log: Pr
         return True
     if source.kind == "NetworkPolicy" and edge.source_handle not in (None, "output"):
         return True  # a rule peer may be in another namespace (a namespaceSelector is added)
+    if is_dependency(source.kind, target.kind):
+        return True  # a dependency only orders the run: namespaces do not matter
     log.error(
         path,
         f"{source.kind} {display_name(source)!r} is in namespace {ours!r} but {target.kind} "
@@ -342,7 +346,7 @@ def _check_namespaces(path: str, edge: Edge, source: Node, target: Node, log: Pr
     return False
 
 
-def _check_cycle(canvas: Canvas, known: set[str], log: ProblemLog) -> None:
+def _check_cycle(canvas: Canvas, nodes: Mapping[str, Node], known: set[str], log: ProblemLog) -> None:
     pairs = [(e.source, e.target) for e in canvas.edges if e.source in known and e.target in known]
     cycle = find_cycle([n.id for n in canvas.nodes], [(s, t) for s, t in pairs if s != t])
     if cycle is None:
@@ -351,10 +355,15 @@ def _check_cycle(canvas: Canvas, known: set[str], log: ProblemLog) -> None:
         (i for i, e in enumerate(canvas.edges) if e.source == cycle[-1] and e.target == cycle[0]),
         0,
     )
-    log.error(
-        f"edges[{closing}]",
-        f"the edges form a cycle ({' → '.join((*cycle, cycle[0]))}); a workflow must be acyclic",
-    )
+    around = " → ".join((*cycle, cycle[0]))
+    if all(node_id in nodes and nodes[node_id].kind in WORKLOAD_KINDS for node_id in cycle):
+        log.error(
+            f"edges[{closing}]",
+            f"the dependencies form a cycle ({around}): none of these workloads could ever start first; "
+            "remove one of these edges",
+        )
+        return
+    log.error(f"edges[{closing}]", f"the edges form a cycle ({around}); a workflow must be acyclic")
 
 
 # --- what is still lacking ---------------------------------------------------------------------------------

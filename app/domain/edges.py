@@ -5,6 +5,11 @@ previously derived value is stripped, then each edge writes its values (see :fun
 A removed edge therefore removes what it wrote, renames propagate, and stale values sent by a client are
 replaced. Selectors written here use the ``trellis.dev/node`` label; the renderer adds the
 ``trellis.dev/workflow`` label next to it, since node ids are only unique within a workflow.
+
+An edge from one workload to another is a *dependency* (compose's ``depends_on``): the target starts
+after the source meets the condition its sourceHandle names (:class:`DependencyCondition`). It writes no
+field on either node; a run reads it from the edges (see :func:`dependencies_of` and
+:mod:`app.domain.deploy_order`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-from app.domain.workflows import Edge, Node
+from app.domain.workflows import Canvas, Edge, Node
 
 NODE_LABEL = "trellis.dev/node"
 """The label every object (and pod template) Trellis renders carries, holding its node id."""
@@ -29,7 +35,10 @@ instead of a volume."""
 DEFAULT_INGRESS_PATH: Mapping[str, str] = {"id": "path-1", "path": "/", "pathType": "Prefix"}
 """The path an Ingress gets when it is connected without a handle and has none."""
 
-_WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+WORKLOAD_KINDS: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+"""The kinds that run pods; an edge between two of them is a dependency."""
+
+_WORKLOADS = WORKLOAD_KINDS
 _SERVED = ("Deployment", "StatefulSet", "DaemonSet")
 _SCALABLE = ("Deployment", "StatefulSet")
 _CLAIMING = ("Deployment", "StatefulSet")
@@ -58,6 +67,39 @@ def _rules(
     target_handle: str | None = None,
 ) -> list[EdgeRule]:
     return [EdgeRule(source, target, description, handle, target_handle) for target in targets]
+
+
+class DependencyCondition(StrEnum):
+    """What a dependency (a workload → workload edge's sourceHandle) waits for before its target starts,
+    judged from the source's live health."""
+
+    HEALTHY = "healthy"
+    """The source is HEALTHY (a Job: it completed; a failed Job fails the target at once). The default."""
+    STARTED = "started"
+    """The source reports any health but MISSING or UNKNOWN: its object exists and is being rolled out."""
+    COMPLETED = "completed"
+    """The source is a Job that completed; a failed Job fails the target at once. Only a Job's edges."""
+
+
+DEFAULT_CONDITION = DependencyCondition.HEALTHY
+"""The condition of a dependency edge without a sourceHandle."""
+
+_DEPENDS_ON = (
+    "Dependency (compose's depends_on): the target workload starts after the source one. A run applies "
+    "the target only once the source meets the edge's condition, judged from its live health, and "
+    "marks the target FAILED when the source failed or did not meet it within the run dependency "
+    "timeout (TRELLIS_RUN_DEPENDENCY_TIMEOUT_SECONDS). Dependencies must not form a cycle; nothing is "
+    "written to either node."
+)
+_CONDITIONS = (
+    "The condition: 'healthy' (or none): the source is HEALTHY; 'started': the source reports any health "
+    "but MISSING or UNKNOWN (it exists and is rolling out)"
+)
+_DEPENDS_ON_HANDLE = _CONDITIONS + "; 'completed' is only for a Job source."
+_DEPENDS_ON_JOB_HANDLE = (
+    _CONDITIONS + "; 'completed': the Job completed. For a Job 'healthy' also means completed, and a "
+    "failed Job fails the target at once."
+)
 
 
 _ENV_OR_VOLUME = (
@@ -116,6 +158,16 @@ EDGE_RULES: tuple[EdgeRule, ...] = (
         "workload is connected so; a rule id: the workload is added to that rule's from (ingress rules) or "
         "to (egress rules).",
     ),
+    *(
+        rule
+        for source in WORKLOAD_KINDS
+        for rule in _rules(
+            source,
+            WORKLOAD_KINDS,
+            _DEPENDS_ON,
+            _DEPENDS_ON_JOB_HANDLE if source == "Job" else _DEPENDS_ON_HANDLE,
+        )
+    ),
 )
 """Every allowed connection, by source kind."""
 
@@ -139,6 +191,42 @@ def allowed_targets(kind: str) -> tuple[str, ...]:
     return tuple(r.target_kind for r in EDGE_RULES if r.source_kind == kind)
 
 
+def is_dependency(source_kind: str, target_kind: str) -> bool:
+    """Whether an edge ``source_kind → target_kind`` is a dependency (workload → workload)."""
+    return source_kind in WORKLOAD_KINDS and target_kind in WORKLOAD_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One dependency edge: node ``dependent`` starts after node ``dependency`` meets ``condition``."""
+
+    edge_id: str
+    dependency: str
+    dependent: str
+    condition: DependencyCondition
+
+
+def dependency_condition(edge: Edge) -> DependencyCondition:
+    """The condition a dependency edge names (none: :data:`DEFAULT_CONDITION`). Expects a checked edge;
+    a handle naming no condition also counts as the default (the one that waits longest)."""
+    try:
+        return DependencyCondition(edge.source_handle) if edge.source_handle else DEFAULT_CONDITION
+    except ValueError:
+        return DEFAULT_CONDITION
+
+
+def dependencies_of(canvas: Canvas) -> tuple[Dependency, ...]:
+    """The dependency edges of ``canvas`` (with canonical kinds), in edge order; other edges, and edges
+    whose ends are missing, are left out."""
+    kinds = {node.id: node.kind for node in canvas.nodes}
+    return tuple(
+        Dependency(edge.id, edge.source, edge.target, dependency_condition(edge))
+        for edge in canvas.edges
+        if edge.source != edge.target
+        and is_dependency(kinds.get(edge.source, ""), kinds.get(edge.target, ""))
+    )
+
+
 def display_name(node: Node) -> str:
     """The object name a node renders to: its ``name``, else its id."""
     name = node.data.get("name")
@@ -149,7 +237,8 @@ def effective_handle(source: Node, edge: Edge) -> str | None:
     """What the edge's sourceHandle selects on ``source``, with the defaults filled in.
 
     Ingress: the path id (none → the first path's id, or the default path's). NetworkPolicy: ``output``
-    or a rule id. Other kinds: ``None`` (their handles mean nothing).
+    or a rule id. Other kinds: ``None`` (their handles select nothing; a workload's names a dependency
+    condition, see :func:`dependency_condition`, and two nodes depend on each other once at most).
     """
     handle = edge.source_handle or None
     if source.kind == "Ingress":
@@ -186,6 +275,24 @@ def handle_problem(source: Node, handle: str | None) -> str | None:
         return (
             f"NetworkPolicy {display_name(source)!r} has no handle {handle!r}: use {OUTPUT_HANDLE!r} or a "
             f"rule id (its handles: {listed})"
+        )
+    if source.kind in WORKLOAD_KINDS:
+        return _condition_problem(source, handle)
+    return None
+
+
+def _condition_problem(source: Node, handle: str) -> str | None:
+    conditions = [c.value for c in DependencyCondition]
+    if handle not in conditions:
+        return (
+            f"{source.kind} {display_name(source)!r} has no handle {handle!r}: an edge from a workload to "
+            f"another is a dependency whose handle is its condition, one of {', '.join(conditions)} "
+            "(completed only for a Job)"
+        )
+    if handle == DependencyCondition.COMPLETED and source.kind != "Job":
+        return (
+            f"'completed' needs a Job as the dependency, but {display_name(source)!r} is a {source.kind}, "
+            "which never completes: use 'healthy' or 'started'"
         )
     return None
 
@@ -225,7 +332,8 @@ def derive_linked_fields(nodes: Sequence[Node], edges: Sequence[Edge]) -> tuple[
     for the same source node, so a user's changes to those survive; a mount without a nodeId of the same
     volume is taken over by the edge the same way. ``envFrom`` entries (ConfigMap and Secret edges into a
     workload's ``env`` handle) keep their prefix likewise. Everything else is rewritten. A default Ingress
-    path created for an edge stays when the edge goes (it is then the user's).
+    path created for an edge stays when the edge goes (it is then the user's). Dependency edges (workload
+    → workload) write nothing.
     """
     work = _Work({}, {}, {})
     for node in nodes:

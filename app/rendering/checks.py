@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.domain.canvas_check import check_canvas
-from app.domain.edges import OUTPUT_HANDLE, display_name
+from app.domain.edges import OUTPUT_HANDLE, display_name, is_dependency
 from app.domain.kinds import KINDS, NodeKindSpec
 from app.domain.kinds.formats import label_value_problem
 from app.domain.names import namespace_problem, object_name_problem
@@ -138,6 +138,8 @@ def _edges_within_namespaces(
             continue
         if source.spec.kind == "NetworkPolicy" and edge.source_handle not in (None, OUTPUT_HANDLE):
             continue  # a rule peer may live in another namespace (selected by namespaceSelector)
+        if is_dependency(source.spec.kind, target.spec.kind):
+            continue  # a start order, not a reference: it holds across namespaces
         problems.append(
             FieldError(
                 f"edges[{index_of.get(edge.id, 0)}]",

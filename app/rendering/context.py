@@ -4,7 +4,8 @@ Every template gets ``meta`` (``name``, ``namespace`` — ``None`` for cluster-s
 with the Trellis labels, ``annotations``) and ``data`` (see :mod:`app.rendering.defaults`). Kinds that
 need more get it here, computed in Python rather than in template logic:
 
-* workloads: ``pod`` (pod-template ``labels``, ``selector``, ``container`` name, and the parts of
+* workloads: ``pod`` (pod-template ``labels``, ``selector``, ``container`` name, the ``pull_secrets``
+  its pods name, and the parts of
   :func:`~app.rendering.pods.pod_parts`) and ``replicas`` (``None`` when an autoscaler owns it);
   StatefulSets also ``service_name`` (``serviceName``, else the StatefulSet's own name — never taken from
   a connected Service, since it cannot change once created) and ``claim_labels`` (only the three Trellis
@@ -19,7 +20,7 @@ need more get it here, computed in Python rather than in template logic:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain.kinds import KINDS, WORKLOAD_KINDS
@@ -44,6 +45,8 @@ class Scene:
     mask_secrets: bool
     scaled: frozenset[str]
     """Ids of the workload nodes an autoscaler scales."""
+    pull_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Workload node id → the image pull Secrets its pods name."""
 
     @classmethod
     def of(
@@ -52,6 +55,7 @@ class Scene:
         placed: tuple[Placed, ...],
         secret_values: Mapping[str, Mapping[str, str]],
         mask_secrets: bool,
+        pull_secrets: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Scene:
         """The scene of ``placed`` nodes."""
         scaled = frozenset(
@@ -59,7 +63,8 @@ class Scene:
             for p in placed
             if p.spec.kind == "HorizontalPodAutoscaler" and p.node.data.get("_linkedTarget")
         )
-        return cls(workflow_id, {p.node.id: p for p in placed}, secret_values, mask_secrets, scaled)
+        nodes = {p.node.id: p for p in placed}
+        return cls(workflow_id, nodes, secret_values, mask_secrets, scaled, pull_secrets or {})
 
     def namespace_of(self, node_id: str) -> str | None:
         """The namespace node ``node_id``'s object goes in (``None`` when unknown or cluster-scoped)."""
@@ -96,6 +101,7 @@ def _workload(item: Placed, data: dict[str, Any], scene: Scene) -> dict[str, Any
         "labels": object_labels(scene.workflow_id, node_id, data.get("labels")),
         "selector": select_node(scene.workflow_id, node_id),
         "container": item.name,
+        "pull_secrets": list(scene.pull_secrets.get(node_id, ())),
         **pod_parts(data),
     }
     out: dict[str, Any] = {"pod": pod, "replicas": None if node_id in scene.scaled else data.get("replicas")}

@@ -44,7 +44,9 @@ class ManifestRenderer:
         namespace Kubernetes would refuse, two objects with one name, an edge across namespaces.
         """
         _, placed = preflight(request)
-        scene = Scene.of(request.workflow_id, placed, request.secret_values, request.mask_secrets)
+        scene = Scene.of(
+            request.workflow_id, placed, request.secret_values, request.mask_secrets, request.pull_secrets
+        )
         objects: list[RenderedObject] = []
         skipped: list[tuple[str, str]] = []
         for item in placed:

@@ -3,17 +3,25 @@
 After a run, and for every deployed workflow at start, the workflow's objects are tracked — by the one
 server process that holds the cluster's lease (``watch:<clusterId>``, renewed while alive, taken over
 when it expires). Every process serves subscribers through the event bus, so all replicas see changes.
+
+During a run whose workloads depend on each other, the process executing it also tracks what the run
+applied so far, lease or not (``track_run``), and the run waits for a node's health on the event bus
+(``wait_for_health``): the :class:`~app.ports.HealthWaiter` port. After the run, ``follow`` goes back
+to the lease's rule.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from app import errors
 from app.auth.keyring import Keyring
+from app.domain.clusters import ClusterCredentials
 from app.domain.events import Event, EventType, workflow_topic
 from app.domain.health import Health, HealthStatus
 from app.domain.live import NodeHealth
@@ -41,8 +49,18 @@ def targets_of(run: Run) -> dict[str, NodeTarget]:
     return targets
 
 
+@dataclass(frozen=True, slots=True)
+class _RunTracking:
+    """What a run executing in this process has had tracked so far, for its dependencies."""
+
+    run_id: str
+    cluster_id: str
+    targets: dict[str, NodeTarget]
+
+
 class LiveStatusService:
-    """Implements the tracker's ``LiveSink`` and decides what this process tracks."""
+    """Implements the tracker's ``LiveSink`` and the ``HealthWaiter`` port, and decides what this process
+    tracks."""
 
     def __init__(
         self,
@@ -63,6 +81,8 @@ class LiveStatusService:
         self._tracker: LiveTracker | None = None
         self._by_cluster: dict[str, dict[str, Run]] = {}  # cluster id → workflow id → latest run
         self._owned: set[str] = set()
+        self._running: dict[str, _RunTracking] = {}  # workflow id → its run executing here, tracked
+        self._lock = asyncio.Lock()  # one change of what is tracked at a time
 
     def attach(self, tracker: LiveTracker) -> None:
         self._tracker = tracker
@@ -70,7 +90,15 @@ class LiveStatusService:
     # --- deciding what to track --------------------------------------------------------------------
 
     async def follow(self, run: Run) -> None:
-        """After a run: track what it deployed (or stop tracking a workflow that has nothing left)."""
+        """After a run: track what it deployed (or stop tracking a workflow that has nothing left). What
+        the run had tracked for its dependencies is let go when another process holds the lease."""
+        async with self._lock:
+            during = self._running.pop(run.workflow_id, None)
+            await self._follow(run)
+            if during is not None and self._tracker and run.cluster_id not in self._owned:
+                await self._tracker.untrack(run.workflow_id)
+
+    async def _follow(self, run: Run) -> None:
         workflows = self._by_cluster.setdefault(run.cluster_id, {})
         targets = targets_of(run)
         gone = [s.node_id for s in run.node_states if s.node_id not in targets]
@@ -86,18 +114,22 @@ class LiveStatusService:
 
     async def start(self) -> None:
         """At server start: follow the latest run of every workflow that deployed something."""
-        for run in await self._store.latest_runs():
-            if run.status.finished and targets_of(run):
-                self._by_cluster.setdefault(run.cluster_id, {})[run.workflow_id] = run
-        for cluster_id in list(self._by_cluster):
-            await self._track_cluster(cluster_id)
+        async with self._lock:
+            for run in await self._store.latest_runs():
+                if run.status.finished and targets_of(run):
+                    self._by_cluster.setdefault(run.cluster_id, {})[run.workflow_id] = run
+            for cluster_id in list(self._by_cluster):
+                await self._track_cluster(cluster_id)
 
     async def renew_leases(self) -> None:
         """Keep the leases this process holds; take over those whose holder died; let go of lost ones."""
-        for cluster_id in list(self._by_cluster):
-            await self._track_cluster(cluster_id)
+        async with self._lock:
+            for cluster_id in list(self._by_cluster):
+                await self._track_cluster(cluster_id)
 
     async def _track_cluster(self, cluster_id: str) -> None:
+        """Under the lock: track the workflows of a cluster when this process holds its lease (those
+        with a run executing here keep what the run tracks), let them go when it lost it."""
         if self._tracker is None:
             return
         lease = await self._store.acquire_lease(
@@ -106,15 +138,72 @@ class LiveStatusService:
         if lease is None:
             if cluster_id in self._owned:
                 self._owned.discard(cluster_id)
-                await self._tracker.release_cluster(cluster_id)
+                if any(t.cluster_id == cluster_id for t in self._running.values()):
+                    for workflow_id in list(self._by_cluster.get(cluster_id, {})):
+                        if workflow_id not in self._running:
+                            await self._tracker.untrack(workflow_id)
+                else:
+                    await self._tracker.release_cluster(cluster_id)
             return
         self._owned.add(cluster_id)
         for workflow_id, run in list(self._by_cluster.get(cluster_id, {}).items()):
+            if workflow_id in self._running:
+                continue
             cluster = await self._store.get_cluster(Scope.of([run.workspace_id]), cluster_id)
             if cluster is None:
                 continue
             credentials = unseal(self._keyring, cluster.credentials_ciphertext)
             await self._tracker.track(cluster_id, credentials, workflow_id, targets_of(run))
+
+    # --- HealthWaiter: a run waits for its dependencies ---------------------------------------------
+
+    async def track_run(self, run: Run, credentials: ClusterCredentials) -> None:
+        """Track what ``run`` applied so far, in this process, whoever holds the cluster's lease.
+
+        The run's first call starts the workflow's tracking afresh and every node tracked anew forgets
+        its stored health first, so what the tracker tells from now on (it tells a node newly tracked
+        as soon as it knows its object) is the only health a wait sees — never an earlier run's.
+        """
+        if self._tracker is None:
+            raise errors.Unavailable(
+                "live status is not running in this server, so health cannot be followed"
+            )
+        targets = targets_of(run)
+        async with self._lock:
+            before = self._running.get(run.workflow_id)
+            if before is None or before.run_id != run.id:
+                await self._tracker.untrack(run.workflow_id)  # what it tracked before is told again
+                known: dict[str, NodeTarget] = {}
+            else:
+                known = before.targets
+            fresh = [node_id for node_id in targets if node_id not in known]
+            if fresh:
+                await self._store.delete_node_healths(run.workflow_id, fresh)
+            self._running[run.workflow_id] = _RunTracking(run.id, run.cluster_id, targets)
+            await self._tracker.track(run.cluster_id, credentials, run.workflow_id, targets)
+
+    async def wait_for_health(self, workflow_id: str, node_id: str, done: Callable[[Health], bool]) -> Health:
+        """Wait until the node's stored health satisfies ``done``: read it now, then again at every bus
+        event of the workflow about that node (or a resync). The caller times out or cancels."""
+        async with self._bus.subscribe(workflow_topic(workflow_id)) as subscription:  # first: miss nothing
+            health = await self._health_of(workflow_id, node_id)
+            if health is not None and done(health):
+                return health
+            async for event in subscription:
+                if event.type is EventType.NODE_UPDATE and event.payload.get("nodeId") != node_id:
+                    continue
+                if event.type not in (EventType.NODE_UPDATE, EventType.WORKFLOW_SYNC):
+                    continue
+                health = await self._health_of(workflow_id, node_id)
+                if health is not None and done(health):
+                    return health
+        raise errors.Unavailable(f"the event bus closed while waiting for the health of node {node_id}")
+
+    async def _health_of(self, workflow_id: str, node_id: str) -> Health | None:
+        for entry in await self._store.node_healths(workflow_id):
+            if entry.node_id == node_id:
+                return entry.health
+        return None
 
     async def close(self) -> None:
         for cluster_id in list(self._owned):
@@ -139,8 +228,12 @@ class LiveStatusService:
 
     async def cluster_unreachable(self, cluster_id: str, reason: str) -> None:
         unknown = Health(HealthStatus.UNKNOWN, f"the cluster cannot be reached: {reason}")
-        for workflow_id, run in self._by_cluster.get(cluster_id, {}).items():
-            for node_id in targets_of(run):
+        tracked = {
+            workflow_id: targets_of(run) for workflow_id, run in self._by_cluster.get(cluster_id, {}).items()
+        }
+        tracked.update({w: t.targets for w, t in self._running.items() if t.cluster_id == cluster_id})
+        for workflow_id, targets in tracked.items():
+            for node_id in targets:
                 await self._store.put_node_health(
                     NodeHealth(workflow_id, node_id, unknown, self._clock.now())
                 )

@@ -63,10 +63,14 @@ class RunRecorder:
                 workflow_topic(self._run.workflow_id),
             )
 
-    async def log(self, message: str, *, level: str = "INFO", warning: bool = False) -> None:
+    async def log(
+        self, message: str, *, level: str = "INFO", warning: bool = False, node_id: str | None = None
+    ) -> None:
+        """Add a line to the run's log (about one node when ``node_id`` is given); ``warning`` also lists
+        it in the run's warnings."""
         warnings = self._run.warnings + ((message,) if warning else ())
         await self._save(
-            replace(self._run, logs=(*self._run.logs, self._log(level, message, None)), warnings=warnings)
+            replace(self._run, logs=(*self._run.logs, self._log(level, message, node_id)), warnings=warnings)
         )
 
     async def pruned(self, obj: AppliedObject) -> None:
@@ -79,7 +83,9 @@ class RunRecorder:
         pending = (NodeRunStatus.PENDING, NodeRunStatus.APPLYING)
         states = tuple(
             replace(
-                s, status=NodeRunStatus.CANCELLED, message=s.message or "the run stopped before this node"
+                s,
+                status=NodeRunStatus.CANCELLED,
+                message="the run stopped before this node" + (f" ({s.message})" if s.message else ""),
             )
             if s.status in pending and status is not RunStatus.COMPLETED
             else s

@@ -120,30 +120,52 @@ class WorkflowService:
         async with self._auditor.action(
             "workflow.create", actor_id=principal.user_id, target_type="workflow", workspace_id=workspace_id
         ) as record:
-            workspace = await self._target_workspace(principal, workspace_id)
-            principal.require_write(workspace.id)
-            if namespace is not None:
-                _check_namespace(namespace)
-            if cluster_id:
-                await self._check_cluster(principal, cluster_id, workspace.id)
-            now = self._clock.now()
-            workflow = Workflow(
-                id=new_id(),
-                workspace_id=workspace.id,
+            workflow = await self.new_draft(
+                principal,
                 name=name,
                 description=description,
-                status=WorkflowStatus.DRAFT,
-                namespace=namespace or names.default_namespace(workspace.name, name),
-                cluster_id=cluster_id or None,
-                canvas=Canvas(),
-                revision=1,
-                created_by=principal.user_id,
-                created_at=now,
-                updated_at=now,
+                workspace_id=workspace_id,
+                namespace=namespace,
+                cluster_id=cluster_id,
             )
-            record.target_id, record.workspace_id = workflow.id, workspace.id
+            record.target_id, record.workspace_id = workflow.id, workflow.workspace_id
             await self._store.insert_workflow(workflow)
             return workflow
+
+    async def new_draft(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        description: str,
+        workspace_id: str | None,
+        namespace: str | None,
+        cluster_id: str | None,
+    ) -> Workflow:
+        """The empty DRAFT workflow ``create`` inserts (inputs checked, write access required), not written:
+        imports write it together with their canvas and Secret values."""
+        name, description = _clean_name(name), _clean_description(description)
+        workspace = await self._target_workspace(principal, workspace_id)
+        principal.require_write(workspace.id)
+        if namespace is not None:
+            _check_namespace(namespace)
+        if cluster_id:
+            await self._check_cluster(principal, cluster_id, workspace.id)
+        now = self._clock.now()
+        return Workflow(
+            id=new_id(),
+            workspace_id=workspace.id,
+            name=name,
+            description=description,
+            status=WorkflowStatus.DRAFT,
+            namespace=namespace or names.default_namespace(workspace.name, name),
+            cluster_id=cluster_id or None,
+            canvas=Canvas(),
+            revision=1,
+            created_by=principal.user_id,
+            created_at=now,
+            updated_at=now,
+        )
 
     async def update(self, principal: Principal, workflow_id: str, changes: WorkflowChanges) -> Workflow:
         async with self._auditor.action(
@@ -222,22 +244,28 @@ class WorkflowService:
         ) as record:
             current = await self._writable(principal, workflow_id)
             record.workspace_id = current.workspace_id
-            if current.status is WorkflowStatus.ARCHIVED:
-                raise errors.Invalid.field(
-                    "id", "an archived workflow is read-only; move it back to DRAFT first"
-                )
-            result = check_canvas(Canvas(tuple(nodes), tuple(edges)))
-            if result.errors:
-                raise invalid_canvas(result.errors)
-            expected = _expected(current, expected_revision)
-            kept = {node.id for node in result.canvas.nodes}
-            removed = tuple(node.id for node in current.canvas.nodes if node.id not in kept)
-            updated = replace(
-                current, canvas=result.canvas, revision=expected + 1, updated_at=self._clock.now()
+            planned = self.planned_save(current, Canvas(tuple(nodes), tuple(edges)), expected_revision)
+            canvas = planned.workflow.canvas
+            record.detail = {"nodes": str(len(canvas.nodes)), "edges": str(len(canvas.edges))}
+            saved = await self._store.replace_workflow(
+                principal.scope, planned.workflow, planned.workflow.revision - 1
             )
-            record.detail = {"nodes": str(len(result.canvas.nodes)), "edges": str(len(result.canvas.edges))}
-            saved = await self._store.replace_workflow(principal.scope, updated, expected)
-            return SavedCanvas(workflow=saved, warnings=result.warnings, removed_node_ids=removed)
+            return replace(planned, workflow=saved)
+
+    def planned_save(self, current: Workflow, canvas: Canvas, expected_revision: int) -> SavedCanvas:
+        """What ``save`` stores over ``current`` (archived refused, ``canvas`` checked and sanitised, a
+        stale ``expected_revision`` a ``Conflict``), not written: the caller writes ``workflow`` with a
+        compare-and-set on ``expected_revision``. Imports reuse it so they store what ``save`` would."""
+        if current.status is WorkflowStatus.ARCHIVED:
+            raise errors.Invalid.field("id", "an archived workflow is read-only; move it back to DRAFT first")
+        result = check_canvas(canvas)
+        if result.errors:
+            raise invalid_canvas(result.errors)
+        expected = _expected(current, expected_revision)
+        kept = {node.id for node in result.canvas.nodes}
+        removed = tuple(node.id for node in current.canvas.nodes if node.id not in kept)
+        updated = replace(current, canvas=result.canvas, revision=expected + 1, updated_at=self._clock.now())
+        return SavedCanvas(workflow=updated, warnings=result.warnings, removed_node_ids=removed)
 
     async def _check_cluster(self, principal: Principal, cluster_id: str, workspace_id: str) -> None:
         cluster = await self._store.get_cluster(principal.scope, cluster_id)

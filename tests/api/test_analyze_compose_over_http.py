@@ -63,3 +63,52 @@ async def test_bad_compose_files_are_errors_with_their_path(gql: GraphQLClient) 
     assert none["extensions"]["code"] == "BAD_INPUT"
     anonymous = await gql.error(ANALYZE, {"files": [COMPOSE]})
     assert anonymous["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+PROJECT = """query($files: [String!]!, $profiles: [String!], $project: [ProjectFileInput!]) {
+  analyzeCompose(files: $files, profiles: $profiles, projectFiles: $project) {
+    services nodes { id kind data } secretKeys { nodeId keys }
+    warnings { code service field } errors { code message service field } } }"""
+
+MAIN = """
+include: [db/compose.yaml]
+services:
+  web:
+    extends: {file: common/base.yaml, service: base}
+    env_file: [web.env]
+    depends_on: [db]
+  debug:
+    image: busybox
+    profiles: [debug]
+"""
+
+PROJECT_FILES = [
+    {
+        "path": "db/compose.yaml",
+        "content": "services:\n  db:\n    image: postgres:16\n    env_file: db.env\n",
+    },
+    {"path": "db/db.env", "content": "POSTGRES_PASSWORD=hunter2\n"},
+    {"path": "common/base.yaml", "content": "services:\n  base:\n    image: nginx:1.27\n"},
+    {"path": "web.env", "content": "MODE=production\n"},
+]
+
+
+async def test_project_files_and_profiles_shape_the_analysis(gql: GraphQLClient) -> None:
+    token = (await gql.register("ada@example.com"))["token"]
+    variables = {"files": [MAIN], "profiles": ["debug"], "project": PROJECT_FILES}
+    result = (await gql.ok(PROJECT, variables, token=token))["analyzeCompose"]
+    assert result["errors"] == []
+    assert result["services"] == ["web", "debug", "db"]
+    data = {n["id"]: n["data"] for n in result["nodes"]}
+    assert data["web"]["image"] == "nginx:1.27"
+    assert data["web-config"]["data"] == {"MODE": "production"}
+    assert {"nodeId": "db-secret", "keys": ["POSTGRES_PASSWORD"]} in result["secretKeys"]
+    assert "hunter2" not in str(result)
+    without = (
+        await gql.ok(PROJECT, {**variables, "profiles": None, "project": PROJECT_FILES[1:]}, token=token)
+    )["analyzeCompose"]
+    assert without["nodes"] == []
+    assert [(e["code"], e["field"]) for e in without["errors"]] == [
+        ("INCLUDE_FILE_MISSING", "include[0].path[0]")
+    ]
+    assert "add it in projectFiles" in without["errors"][0]["message"]

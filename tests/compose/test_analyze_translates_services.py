@@ -55,17 +55,20 @@ def test_web_and_database_become_exact_nodes_and_edges() -> None:
         ("web-config", "ConfigMap"),
         ("web-secret", "Secret"),
         ("db", "StatefulSet"),
+        ("db-svc", "Service"),  # web depends on it and names no port: postgres' usual port
         ("db-config", "ConfigMap"),
         ("db-secret", "Secret"),
         ("pvc-data", "PersistentVolumeClaim"),
     }
     assert {(e.source, e.target, e.target_handle) for e in result.canvas.edges} == {
         ("web-svc", "web", None),
+        ("db-svc", "db", None),
         ("web-config", "web", "env"),
         ("web-secret", "web", "env"),
         ("db-config", "db", "env"),
         ("db-secret", "db", "env"),
         ("pvc-data", "db", None),
+        ("db", "web", None),  # depends_on: web starts after db
     }
     assert check_canvas(result.canvas).errors == ()
     by_id = {n.id: n for n in result.canvas.nodes}
@@ -104,7 +107,7 @@ def test_web_and_database_become_exact_nodes_and_edges() -> None:
     assert by_id["web-config"].position.x == 100
     assert by_id["web-svc"].position.x == 400
     assert by_id["web"].position == by_id["web"].position.__class__(700, by_id["web-svc"].position.y)
-    assert any(w.code == "DEPENDS_ON_NOT_ENFORCED" and w.service == "web" for w in result.warnings)
+    assert next(e for e in result.canvas.edges if e.source == "db").source_handle == "started"
 
 
 def test_one_shot_service_becomes_a_job_with_entrypoint_and_privileged_warned() -> None:
@@ -145,7 +148,7 @@ def test_override_files_merge_and_extends_applies() -> None:
     data = {n.id: n.data for n in result.canvas.nodes}
     assert data["a"]["image"] == "x:2"
     assert data["a-config"]["data"] == {"A": "1", "B": "2"}
-    assert data["b"]["image"] == "x:2"  # extends applies after the overrides are merged
+    assert data["b"]["image"] == "x:1"  # as in Compose v2, extends applies in its file, before overrides
     assert data["b"]["replicas"] == 2
 
 

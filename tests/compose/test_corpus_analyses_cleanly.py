@@ -1,17 +1,17 @@
+"""Every project of the real-world corpus analyses without errors, its other files (env files, included
+and extended compose files, configs…) handed over as a repository's files, in place."""
+
 from pathlib import Path
 
 import pytest
 
-from app.compose import analyze
+from app.compose import FilesInMemory, analyze
 from app.domain.canvas_check import check_canvas
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "compose"
 ENV_FILES = (".env", ".env.example", "example.env")
 WORKLOADS = ("Deployment", "StatefulSet", "Job", "DaemonSet", "CronJob")
-MISSING = {
-    "stacks/compose-go-extends": "extends from another file (extends.file) is not resolved yet",
-    "stacks/compose-go-include-extends": "top-level include is not resolved yet",
-}
+MISSING: dict[str, str] = {}
 
 
 def _cases() -> list[object]:
@@ -25,14 +25,35 @@ def _cases() -> list[object]:
     return cases
 
 
+def _compose_files(folder: Path) -> list[Path]:
+    return sorted(
+        f for f in folder.iterdir() if f.suffix in (".yaml", ".yml") and not f.name.startswith("output")
+    )
+
+
+def project_files(folder: Path) -> FilesInMemory:
+    """Every other file of ``folder`` (paths relative to it), as a cloned repository would show them.
+    A ``.env`` copied from its example is there too: the upstream install step (see INDEX.md)."""
+    compose = set(_compose_files(folder))
+    files: dict[str, str] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path not in compose:
+            try:
+                files[path.relative_to(folder).as_posix()] = path.read_text()
+            except UnicodeDecodeError:
+                continue
+    example = next((e for e in ENV_FILES if e in files), None)
+    if example is not None:
+        files.setdefault(".env", files[example])
+    return FilesInMemory(files, from_repository=True)
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the compose corpus is not at {CORPUS}")
 @pytest.mark.parametrize("folder", _cases())
 def test_corpus_project_analyses_without_errors(folder: Path) -> None:
-    files = sorted(
-        f for f in folder.iterdir() if f.suffix in (".yaml", ".yml") and not f.name.startswith("output")
-    )
-    env = next((folder / e for e in ENV_FILES if (folder / e).is_file()), None)
-    result = analyze([f.read_text() for f in files], env_text=env.read_text() if env else None)
+    project = project_files(folder)
+    env = project.read(".env")
+    result = analyze([f.read_text() for f in _compose_files(folder)], env_text=env, project=project)
     assert result.errors == ()
     workloads = [n for n in result.canvas.nodes if n.kind in WORKLOADS]
     assert len(workloads) == len(result.services) > 0

@@ -1,6 +1,14 @@
+import re
+
 import pytest
 
-from app.compose.interpolation import InterpolationError, interpolate, parse_env_text
+from app.compose.interpolation import (
+    EnvFileError,
+    InterpolationError,
+    interpolate,
+    interpolate_tree,
+    parse_env_text,
+)
 
 VARS = {"SET": "value", "EMPTY": ""}
 
@@ -59,7 +67,9 @@ def test_env_text_is_parsed_as_compose_does() -> None:
             'D="line\\nbreak ${A}"',
             "E=${MISSING:-fallback}",
             "F=${A}x",
-            "not a line",
+            "G",
+            "H: yaml style",
+            "I='it\\'s'",
         ]
     )
     assert parse_env_text(text, {"G": "g"}) == {
@@ -69,4 +79,53 @@ def test_env_text_is_parsed_as_compose_does() -> None:
         "D": "line\nbreak 1",
         "E": "fallback",
         "F": "1x",
+        "G": "g",
+        "H": "yaml style",
+        "I": "it's",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("A=1\nnot a line\n", "line 2: the variable name 'not a line' contains a space"),
+        ("A='never closed\n", "line 1: unterminated quoted value"),
+        ("A$B=1\n", "unexpected character '$'"),
+        ("=1\n", "a variable name is missing"),
+    ],
+)
+def test_env_text_compose_refuses_is_an_error_naming_the_line(text: str, message: str) -> None:
+    with pytest.raises(EnvFileError, match=re.escape(message)):
+        parse_env_text(text)
+
+
+def test_user_values_win_when_interpolating_env_text() -> None:
+    assert parse_env_text("A=1\nB=${A}", {"A": "user"}) == {"A": "1", "B": "user"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("scale", "3", 3),
+        ("scale", "${N}", 5),
+        ("privileged", "yes", True),
+        ("privileged", "off", False),
+        ("read_only", "TRUE", True),
+        ("cpus", "${HALF}", 0.5),
+    ],
+)
+def test_typed_fields_are_cast_after_interpolation(field: str, value: str, expected: object) -> None:
+    document = {"services": {"a": {field: value}}}
+    assert interpolate_tree(document, {"N": "5", "HALF": "0.5"})["services"]["a"][field] == expected
+
+
+def test_a_typed_field_that_cannot_be_cast_is_an_error_with_its_path() -> None:
+    with pytest.raises(
+        InterpolationError, match=r"services\.a\.healthcheck\.retries: 'often' must be an integer"
+    ):
+        interpolate_tree({"services": {"a": {"healthcheck": {"retries": "often"}}}}, {})
+
+
+def test_untyped_fields_stay_text() -> None:
+    out = interpolate_tree({"services": {"a": {"environment": {"N": "3"}, "labels": ["true"]}}}, {})
+    assert out == {"services": {"a": {"environment": {"N": "3"}, "labels": ["true"]}}}

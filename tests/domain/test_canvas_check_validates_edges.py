@@ -26,8 +26,8 @@ def test_a_disallowed_pair_names_the_edge_and_the_allowed_targets() -> None:
 def test_a_reversed_edge_is_pointed_out() -> None:
     result = check([node("d", "Deployment", image="x"), node("s", "Service")], [edge("e", "d", "s")])
     assert result.errors[0].message == (
-        "a Deployment cannot connect to a Service (a Deployment is never the source of an edge); "
-        "did you mean to connect the Service to the Deployment?"
+        "a Deployment cannot connect to a Service (allowed targets of Deployment: Deployment, StatefulSet, "
+        "DaemonSet, Job, CronJob); did you mean to connect the Service to the Deployment?"
     )
 
 
@@ -50,6 +50,7 @@ def test_the_table_is_the_reference_one() -> None:
         | {("HorizontalPodAutoscaler", k) for k in ("Deployment", "StatefulSet")}
         | {(s, k) for s in ("ConfigMap", "Secret", "NetworkPolicy") for k in workloads}
         | {("PersistentVolumeClaim", k) for k in ("Deployment", "StatefulSet")}
+        | {(s, k) for s in workloads for k in workloads}  # dependencies (compose's depends_on)
     )
     assert pairs == expected
 

@@ -1,4 +1,11 @@
-from app.domain.edges import EDGE_RULES, NODE_LABEL, allowed_targets, derive_linked_fields, edge_rule
+from app.domain.edges import (
+    EDGE_RULES,
+    NODE_LABEL,
+    WORKLOAD_KINDS,
+    allowed_targets,
+    derive_linked_fields,
+    edge_rule,
+)
 from tests.domain.builders import check, data_of, edge, node
 
 
@@ -198,14 +205,17 @@ def test_allowed_targets_follow_the_table() -> None:
     assert allowed_targets("ConfigMap") == ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
     assert allowed_targets("Ingress") == ("Service",)
     assert allowed_targets("PersistentVolumeClaim") == ("Deployment", "StatefulSet")
-    assert allowed_targets("Deployment") == ()
+    assert allowed_targets("Deployment") == ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+    assert allowed_targets("Namespace") == ()
     assert allowed_targets("Nonsense") == ()
 
 
 def test_every_rule_is_described_and_handles_are_explained_where_they_mean_something() -> None:
     for rule in EDGE_RULES:
         assert rule.description
-        assert (rule.handle is not None) == (rule.source_kind in ("Ingress", "NetworkPolicy"))
+        assert (rule.handle is not None) == (
+            rule.source_kind in ("Ingress", "NetworkPolicy", *WORKLOAD_KINDS)
+        )
     assert edge_rule("Service", "Deployment") is not None
     assert edge_rule("Deployment", "Service") is None
 

@@ -24,6 +24,13 @@ POD = {
     "tolerations",
     "_linkedConfigMaps",
     "_linkedSecrets",
+    # compose import (issue 9): container and pod settings, and the build configuration (never rendered)
+    "workingDir",
+    "tty",
+    "stdin",
+    "hostname",
+    "terminationGracePeriodSeconds",
+    "build",
 }
 META = {"name", "namespace", "labels", "annotations", "templateId"}
 JOB = {

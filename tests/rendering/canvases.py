@@ -102,6 +102,18 @@ RICH_NODES: tuple[Node, ...] = (
         image="ghcr.io/example/web:1.4.2",
         command=["/app/server"],
         args=["--port", "8080", "--log-level=debug"],
+        workingDir="/app",
+        tty=True,
+        stdin=True,
+        hostname="web-host",
+        terminationGracePeriodSeconds=45,
+        build={
+            "context": "services/web",
+            "dockerfile": "docker/Dockerfile.prod",
+            "target": "runtime",
+            "args": {"VERSION": "1.4.2"},
+            "useNixpacks": False,
+        },
         env=[{"name": "PORT", "value": "8080"}, {"name": "FEATURE_X", "value": "true"}],
         envFrom=[{"type": "secret", "name": "external-env", "prefix": "EXT_"}],
         resources={

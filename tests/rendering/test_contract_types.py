@@ -17,7 +17,14 @@ def fields(cls: type) -> list[str]:
 
 
 def test_the_types_have_the_agreed_fields() -> None:
-    assert fields(RenderRequest) == ["workflow_id", "namespace", "canvas", "secret_values", "mask_secrets"]
+    assert fields(RenderRequest) == [
+        "workflow_id",
+        "namespace",
+        "canvas",
+        "secret_values",
+        "mask_secrets",
+        "pull_secrets",
+    ]
     assert fields(RenderedObject) == [
         "node_id",
         "api_version",

@@ -103,6 +103,19 @@ def test_an_edge_across_namespaces_is_refused(renderer: ManifestRenderer) -> Non
     assert "namespace 'shop'" in found["edges[0]"] and "'main'" in found["edges[0]"]
 
 
+def test_a_dependency_may_cross_namespaces(renderer: ManifestRenderer) -> None:
+    bundle = render(
+        renderer,
+        [node("db", "StatefulSet", image="postgres", namespace="data"), node("web", "Deployment", image="x")],
+        [edge("e0", "db", "web")],
+        namespace="main",
+    )
+    assert sorted((o.kind, o.namespace) for o in bundle.objects) == [
+        ("Deployment", "main"),
+        ("StatefulSet", "data"),
+    ]
+
+
 def test_an_ingress_must_route_somewhere(renderer: ManifestRenderer) -> None:
     assert list(problems(renderer, [node("i", "Ingress")])) == ["nodes[0].data.paths"]
     unrouted = problems(renderer, [node("i", "Ingress", paths=[{"id": "a", "path": "/"}])])

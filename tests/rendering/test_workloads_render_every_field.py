@@ -26,6 +26,12 @@ POD_FIELDS = {
     "serviceAccountName": "runner",
     "nodeSelector": {"disk": "ssd"},
     "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    "workingDir": "/srv",
+    "tty": True,
+    "stdin": False,
+    "hostname": "box",
+    "terminationGracePeriodSeconds": 0,
+    "build": {"context": "app", "dockerfile": "Dockerfile", "args": {"V": "1"}, "useNixpacks": False},
 }
 
 
@@ -63,6 +69,9 @@ def test_every_pod_field_reaches_the_container_or_pod(renderer: ManifestRenderer
     assert spec["serviceAccountName"] == "runner"
     assert spec["nodeSelector"] == {"disk": "ssd"}
     assert spec["tolerations"] == [{"operator": "Exists", "key": "gpu", "effect": "NoSchedule"}]
+    assert (box["workingDir"], box["tty"], box["stdin"]) == ("/srv", True, False)
+    assert (spec["hostname"], spec["terminationGracePeriodSeconds"]) == ("box", 0)
+    assert "build" not in repr(obj)  # the build configuration is for the Build feature only
 
 
 def test_unset_fields_are_left_out(renderer: ManifestRenderer) -> None:

@@ -161,6 +161,23 @@ TOLERATIONS = obj_list(
 )
 
 
+BUILD = obj(
+    "build",
+    "How the image is built from source, for the Build feature (never part of the manifests). Imported "
+    "from a compose service's build.",
+    (
+        string(
+            "context",
+            "The build context: a folder relative to the project (repository) root; empty means the root.",
+        ),
+        string("dockerfile", "The Dockerfile, relative to the context.", default="Dockerfile"),
+        string("target", "The stage of a multi-stage Dockerfile to build; empty means the last one."),
+        string_map("args", "Build arguments (ARG name → value)."),
+        boolean("useNixpacks", "Build with Nixpacks instead of a Dockerfile.", default=False),
+    ),
+)
+
+
 def linked_list(name: str, what: str) -> FieldSpec:
     """A STRING_LIST of node ids written by edges."""
     return string_list(name, f"Ids of the {what} nodes connected to this one (set by edges).", linked=True)
@@ -172,6 +189,7 @@ def pod_fields(*, claims: bool) -> tuple[FieldSpec, ...]:
         string("image", "Container image, e.g. nginx:1.27 or ghcr.io/org/app:v1.", required=True),
         string_list("command", "Overrides the image's entrypoint."),
         string_list("args", "Arguments to the entrypoint."),
+        string("workingDir", "The folder the command runs in; empty means the image's."),
         ENV,
         ENV_FROM,
         RESOURCES,
@@ -180,10 +198,19 @@ def pod_fields(*, claims: bool) -> tuple[FieldSpec, ...]:
         probe("readinessProbe", "Takes the pod out of Services while it fails."),
         probe("startupProbe", "Holds the other probes back until the container has started."),
         SECURITY_CONTEXT,
+        boolean("tty", "Give the container a terminal."),
+        boolean("stdin", "Keep the container's standard input open."),
         string("serviceAccountName", "Service account the pods run as."),
         enum("imagePullPolicy", "When to pull the image.", ("Always", "IfNotPresent", "Never")),
+        string("hostname", "The pods' host name (a DNS-1123 label); empty means the pod name."),
+        integer(
+            "terminationGracePeriodSeconds",
+            "Seconds a stopping container gets between SIGTERM and SIGKILL.",
+            minimum=0,
+        ),
         string_map("nodeSelector", "Node labels the pods must be scheduled on."),
         TOLERATIONS,
+        BUILD,
         linked_list("_linkedConfigMaps", "ConfigMap"),
         linked_list("_linkedSecrets", "Secret"),
     )

@@ -129,6 +129,12 @@ def _absolute_path(value: str) -> str | None:
     return None if value.startswith("/") else f"must be an absolute path starting with '/', got {value!r}"
 
 
+def _relative_path(value: str) -> str | None:
+    if value.startswith(("/", "~")) or "\\" in value:
+        return f"must be a relative path with '/' between folders, got {value!r}"
+    return None
+
+
 def _env_name(value: str) -> str | None:
     if value and "=" not in value:
         return None
@@ -202,6 +208,10 @@ CHECKS: Mapping[str, Check] = {
     "loadBalancerSourceRanges": _scalar(_cidr),
     "loadBalancerIP": _scalar(_ip),
     "serviceAccountName": _scalar(_subdomain),
+    "hostname": _scalar(_label),
+    "build.context": _scalar(_relative_path),
+    "build.dockerfile": _scalar(_relative_path),
+    "build.args": _each_key(_env_name),
     "tlsSecretName": _scalar(_subdomain),
     "ingressClassName": _scalar(_subdomain),
     "scaleTargetName": _scalar(_subdomain),

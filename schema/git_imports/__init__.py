@@ -1,0 +1,1 @@
+"""Imports from a Git repository: `importFromGit`, `composeImport` and `importProgress`."""
