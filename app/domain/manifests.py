@@ -30,6 +30,8 @@ class RenderRequest:
     canvas: Canvas
     secret_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     mask_secrets: bool = True
+    pull_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Workload node id → the image pull Secrets its pods name (``imagePullSecrets``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from app.services.auditing import Auditor
 from app.services.clusters import workflow_credentials
 from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
+from app.services.pull_secrets import PullSecretService
 from app.services.run_executor import RunExecutor, RunPlan
 from app.services.run_state import RunRecorder
 from app.services.secret_values import SecretValueService, check_values
@@ -78,8 +79,10 @@ class RunService:
         paging: PageRules,
         timing: RunTiming,
         owner: str,
+        pull_secrets: PullSecretService | None = None,
     ) -> None:
         self._store = store
+        self._pull_secrets = pull_secrets  # image pull Secrets for images on the workspace's registries
         self._executor = executor
         self._renderer = renderer
         self._secrets = secrets
@@ -120,9 +123,17 @@ class RunService:
             values = {**await self._secrets.values_of(workflow.id)}
             for node_id, supplied in overrides.items():
                 values[node_id] = {**values.get(node_id, {}), **supplied}
+            pulls = await self._pull_secrets.plan(workflow) if self._pull_secrets else None
             # Render once now: a canvas that cannot become manifests never starts a run.
-            self._renderer.render(
-                RenderRequest(workflow.id, workflow.namespace, workflow.canvas, values, True)
+            rendered = self._renderer.render(
+                RenderRequest(
+                    workflow.id,
+                    workflow.namespace,
+                    workflow.canvas,
+                    values,
+                    True,
+                    pulls.by_node if pulls else {},
+                )
             )
 
             now = self._clock.now()
@@ -150,7 +161,15 @@ class RunService:
             _, run = await self._store.start_run(principal.scope, draft, run)
             record.detail = {"runId": run.id, "version": str(run.version)}
         plan = RunPlan(
-            workflow=workflow, canvas=workflow.canvas, credentials=credentials, secret_values=values
+            workflow=workflow,
+            canvas=workflow.canvas,
+            credentials=credentials,
+            secret_values=values,
+            pull_secrets=(
+                self._pull_secrets.for_run(pulls, rendered.objects, cluster_id)
+                if self._pull_secrets and pulls
+                else None
+            ),
         )
         recorder = RunRecorder(
             run,

@@ -70,6 +70,8 @@ class PodLogs:
         log.notify()
 
     def end(self, namespace: str, pod: str, container: str | None = None) -> None:
+        if container is not None:
+            self.log(namespace, pod, container)  # a container that stopped without a line ends too
         for (ns, name, cname), log in self._logs.items():
             if ns == namespace and name == pod and container in (None, cname):
                 log.ended = True

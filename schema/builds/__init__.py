@@ -1,0 +1,1 @@
+"""Image builds: `startBuild`, `cancelBuild`, `builds`, `build`, `buildLogs` and `buildProgress`."""

@@ -1,0 +1,1 @@
+"""Container registries: types and operations."""

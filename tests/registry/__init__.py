@@ -1,0 +1,1 @@
+"""Tests of the registry adapter: the /v2/ handshake, SigV4, the cloud token exchanges."""
