@@ -9,6 +9,10 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     TRELLIS_HOST=0.0.0.0 TRELLIS_PORT=8000 TRELLIS_DATA_DIR=/var/lib/trellis
 WORKDIR /srv/trellis
+# git (with ssh for ssh:// repositories) clones repositories for imports from Git.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY app/ app/
 COPY schema/ schema/

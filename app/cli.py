@@ -68,7 +68,11 @@ def _serve(host: str | None, port: int | None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"Trellis GraphiQL: {settings.resolved_public_url}/graphql", flush=True)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,  # X-Forwarded-For is read by app.http.origin, from TRELLIS_TRUSTED_PROXIES only
     )
     return 0
 

@@ -45,6 +45,10 @@ class Unauthenticated(TrellisError):
 class Forbidden(TrellisError):
     code = "FORBIDDEN"
 
+    def __init__(self, message: str, *, workspace_id: str | None = None) -> None:
+        super().__init__(message)
+        self.workspace_id = workspace_id  # the workspace refused, so the audit trail files it there
+
 
 class NotFound(TrellisError):
     code = "NOT_FOUND"

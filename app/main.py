@@ -19,14 +19,17 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from app.clock import SystemClock
 from app.events.bus import Backoff
 from app.events.opening import open_event_bus
-from app.http import graphiql, health, terminal
+from app.git import GitCli
+from app.http import graphiql, health, oauth, terminal
 from app.http.middleware import BodyLimit, RequestId, WebSocketOrigins
+from app.http.origin import RequestOrigins
 from app.kube.gateway import KubeGateway
 from app.kube.tracking import KubeLiveTracker
 from app.kube.watching import WatchSettings
 from app.ports import Clock
+from app.registry import HttpRegistryClient, RegistryEndpoints
 from app.rendering import ManifestRenderer, default_templates_dir
-from app.services.container import Services, build_services
+from app.services.container import Deliveries, Services, build_services
 from app.services.live_status import renew_forever
 from app.services.tasks import TaskSupervisor
 from app.settings import Settings, with_development_secrets
@@ -61,7 +64,31 @@ async def _sweep_forever(services: Services, every_seconds: float) -> None:
             )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+async def _refresh_pull_secrets_forever(services: Services, every_seconds: float) -> None:
+    """Image pull Secrets whose credentials expire (ECR tokens) are re-applied before they do."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            refreshed = await services.pull_secrets.refresh_due()
+        except Exception:
+            log.exception("refreshing image pull Secrets failed; trying again in %s s", every_seconds)
+            continue
+        if refreshed:
+            log.info("refreshed %d image pull Secret(s) before their credentials expire", refreshed)
+
+
+async def _maintain_builds_forever(services: Services, every_seconds: float) -> None:
+    """Builds left by a stopped server are taken over, queued builds started (also those queued by other
+    server processes), Secrets that could not be deleted cleaned up; first at once, then periodically."""
+    while True:
+        await services.builds.maintain()
+        await asyncio.sleep(every_seconds)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, deliveries: Deliveries | None = None
+) -> Starlette:
+    """The whole server; ``deliveries`` replaces the log-only delivery of invitations and resets."""
     settings = settings or Settings()
     clock = clock or SystemClock()
     schema = build_schema(
@@ -104,6 +131,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 bus=bus,
                 tasks=tasks,
                 owner=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+                deliveries=deliveries,
+                cloner=GitCli(work_dir=effective.git_clone_dir, allow_http=effective.git_allow_http),
+                registry_client=lambda guard: HttpRegistryClient(
+                    guard=guard,
+                    clock=clock,
+                    endpoints=RegistryEndpoints(
+                        ecr=effective.registry_ecr_endpoint,
+                        google_token=effective.registry_google_token_url,
+                        azure_authority=effective.registry_azure_authority,
+                    ),
+                    timeout_seconds=effective.registry_timeout_seconds,
+                    ca_file=effective.registry_ca_file,
+                ),
             )
             tracker = KubeLiveTracker(
                 services.live,
@@ -121,17 +161,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
             stack.push_async_callback(stop_background_work)  # before the bus and the store close
             await services.runs.sweep()
+            await services.git_imports.sweep()  # imports left unfinished by a server that stopped
             await services.live.start()
             tasks.spawn(
                 "watch-lease-renewal", renew_forever(services.live, effective.watch_lease_seconds / 3)
             )
             tasks.spawn("stale-run-sweeper", _sweep_forever(services, effective.run_lease_seconds / 2))
+            tasks.spawn(
+                "pull-secret-refresh",
+                _refresh_pull_secrets_forever(services, effective.registry_refresh_interval_seconds),
+            )
+            tasks.spawn("build-queue", _maintain_builds_forever(services, effective.run_lease_seconds / 2))
             log.info("Trellis is ready: GraphiQL at %s%s", effective.resolved_public_url, GRAPHQL_PATH)
             yield {"services": services}
 
     routes: list[BaseRoute] = [
         *health.routes(),
         *terminal.routes(),
+        *oauth.routes(),
         Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),
         WebSocketRoute(GRAPHQL_PATH, view),
         Mount(GRAPHIQL_ASSETS_PATH, app=graphiql.graphiql_assets_app(), name="graphiql-assets"),
@@ -139,6 +186,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     allowed_origins = [settings.resolved_public_url, settings.frontend_url, *settings.websocket_origins]
     middleware = [
         Middleware(RequestId),
+        Middleware(RequestOrigins, trusted_proxies=settings.trusted_proxies),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         Middleware(WebSocketOrigins, allowed=allowed_origins),
     ]

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from app.domain.audit import AuditEntry
+from app.domain.api_tokens import ApiToken
+from app.domain.audit import AuditEntry, AuditFilter
+from app.domain.builds import Build, BuildFilter
 from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
 from app.domain.events import Event
+from app.domain.git import GitAuth, GitCredential
 from app.domain.health import Health
+from app.domain.identities import OAuthCode, OAuthState, Profile, ProviderConfig, SignInFailure, UserIdentity
+from app.domain.imports import GitImport
+from app.domain.invitations import Invitation
 from app.domain.live import ExecTicket, Lease, NodeHealth
 from app.domain.manifests import RenderedBundle, RenderRequest
 from app.domain.paging import Page
+from app.domain.password_resets import PasswordReset
+from app.domain.people import OwnedWorkspace
+from app.domain.registries import (
+    Handshake,
+    PullAuth,
+    PullSecretRecord,
+    Registry,
+    RegistryAccess,
+    RegistryCheck,
+)
 from app.domain.runs import Run
-from app.domain.users import Session, User
+from app.domain.users import Session, User, UserRole
 from app.domain.versions import Version, VersionDraft
 from app.domain.workflows import Workflow, WorkflowFilter
-from app.domain.workspaces import Membership, Scope, Workspace
+from app.domain.workspaces import MemberRole, Membership, Scope, Workspace
+
+if TYPE_CHECKING:  # app.compose is a whole package; the port only names its file-reading Protocol
+    from app.compose.project import ProjectFiles
 
 # Keyset cursor of the workflow list (newest first): (created_at, id) of the last item seen.
 WorkflowKey = tuple[datetime, str]
@@ -46,12 +65,204 @@ class UserStore(Protocol):
     async def get_user_by_email(self, email: str) -> User | None: ...
 
 
+class IdentityLinkStore(Protocol):
+    """Provider identities linked to users, and the short-lived records of an OAuth sign-in."""
+
+    async def get_identity(self, provider: str, subject: str) -> UserIdentity | None: ...
+
+    async def identities_of_user(self, user_id: str) -> list[UserIdentity]: ...
+
+    async def link_identity(self, identity: UserIdentity) -> None:
+        """``Conflict`` if (provider, subject) is linked already; ``NotFound`` for an unknown user."""
+        ...
+
+    async def create_user_with_identity(
+        self, user: User, personal_workspace: Workspace, identity: UserIdentity
+    ) -> User:
+        """``create_user`` and the identity (of the same user id) in one atomic write."""
+        ...
+
+    async def create_oauth_state(self, state: OAuthState, *, sweep_before: datetime) -> None:
+        """Insert the state; states that expired before ``sweep_before`` are deleted."""
+        ...
+
+    async def consume_oauth_state(self, state_id: str) -> OAuthState | None:
+        """Delete and return it, expired or not (the caller tells the two apart); None when unknown or
+        used already. Of concurrent consumers exactly one gets it."""
+        ...
+
+    async def create_oauth_code(self, code: OAuthCode, *, now: datetime) -> None:
+        """Insert the code; codes expired by ``now`` are deleted."""
+        ...
+
+    async def consume_oauth_code(self, code_id: str, *, now: datetime) -> OAuthCode | None:
+        """Delete and return it when still valid at ``now``; None when unknown, used or expired."""
+        ...
+
+
+class SignupGrant(Protocol):
+    """What an invitation used by a sign-up gives: membership of ``workspace_id`` with ``role``."""
+
+    @property
+    def workspace_id(self) -> str: ...
+
+    @property
+    def role(self) -> MemberRole: ...
+
+
+class SignupInvitations(Protocol):
+    """The invitation check of a sign-up (satisfied by ``InvitationService``)."""
+
+    async def accept_for_signup(self, token: str, email: str) -> SignupGrant:
+        """Use up the invitation ``token`` for a new account of ``email``; a typed error (``BAD_INPUT`` on
+        ``invitationToken``) when it is unknown, used, expired, revoked or for another address."""
+        ...
+
+
+class OAuthGateway(Protocol):
+    """Talks to identity providers (discovery, token exchange, id_token verification, profile)."""
+
+    async def authorization_url(
+        self,
+        provider: ProviderConfig,
+        *,
+        state: str,
+        code_verifier: str,
+        nonce: str | None,
+        redirect_uri: str,
+    ) -> str:
+        """The provider's authorization URL with PKCE (S256) and, for OIDC, the nonce. ``OAuthFailed``."""
+        ...
+
+    async def profile(
+        self, provider: ProviderConfig, *, code: str, code_verifier: str, nonce: str | None, redirect_uri: str
+    ) -> Profile:
+        """Exchange the code, verify the id_token (OIDC), read the profile. ``OAuthFailed`` with a reason."""
+        ...
+
+
+class OAuthFailed(Exception):
+    """A step with a provider failed; ``reason`` is a :class:`SignInFailure`, ``detail`` is for the log."""
+
+    def __init__(self, reason: SignInFailure, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
 class SessionStore(Protocol):
     async def create_session(self, session: Session) -> None: ...
 
     async def get_session(self, session_id: str) -> Session | None: ...
 
     async def revoke_session(self, session_id: str, at: datetime) -> None: ...
+
+    async def list_sessions(self, user_id: str) -> list[Session]:
+        """The user's sessions not revoked, newest first."""
+        ...
+
+    async def revoke_sessions(self, user_id: str, at: datetime, *, keep: str | None = None) -> int:
+        """Revoke every active session of the user but ``keep``; return how many were revoked."""
+        ...
+
+
+# Keyset cursor of the user list (by e-mail): (email, id) of the last user seen.
+UserKey = tuple[str, str]
+
+
+class UserAdminStore(Protocol):
+    """What administrators and password changes need beyond :class:`UserStore`.
+
+    Role, disabling and deletion keep at least one enabled ``ADMIN``: the check runs inside the same
+    atomic write, and a change that would break it raises ``Conflict``.
+    """
+
+    async def list_users(self, search: str | None, first: int, after: UserKey | None) -> Page[User]:
+        """Users by e-mail, then id; ``search`` matches e-mail or name, case-insensitively."""
+        ...
+
+    async def set_user_role(self, user_id: str, role: UserRole, at: datetime) -> User:
+        """``NotFound`` for an unknown user; ``Conflict`` when it would demote the last enabled admin."""
+        ...
+
+    async def set_user_disabled(self, user_id: str, disabled: bool, at: datetime) -> User:
+        """``NotFound``; ``Conflict`` when it would disable the last enabled admin. Disabling also
+        revokes every session of the user in the same write."""
+        ...
+
+    async def set_password(
+        self, user_id: str, password_hash: str, at: datetime, *, keep_session: str | None
+    ) -> None:
+        """New hash and every other session revoked, in one write; ``NotFound`` for an unknown user."""
+        ...
+
+    async def owned_workspaces(self, user_id: str) -> list[OwnedWorkspace]:
+        """The workspaces whose only owner is the user, by name."""
+        ...
+
+    async def delete_user(self, user_id: str, at: datetime, *, hand_over_to: str | None) -> list[str]:
+        """Delete the user (sessions, memberships, tokens go with them) in one atomic write. Each
+        workspace they solely own is handed over (``hand_over_to`` becomes its OWNER; a personal
+        workspace stops being personal) or, with None, deleted with everything in it; one with no
+        other member and no content is deleted in any case. Returns the ids
+        of the deleted workspaces. ``NotFound`` for an unknown user or successor; ``Conflict`` for the
+        last enabled admin."""
+        ...
+
+
+class InvitationStore(Protocol):
+    async def insert_invitation(self, invitation: Invitation) -> None:
+        """``NotFound`` for an unknown workspace."""
+        ...
+
+    async def get_invitation(self, invitation_id: str) -> Invitation | None: ...
+
+    async def list_invitations(self, workspace_id: str) -> list[Invitation]:
+        """Newest first, in every status."""
+        ...
+
+    async def revoke_invitation(self, invitation_id: str, at: datetime) -> bool:
+        """Mark a pending invitation revoked; False when it was not pending (accepted, revoked)."""
+        ...
+
+    async def consume_invitation(
+        self, invitation_id: str, at: datetime, *, member: Membership | None
+    ) -> Invitation | None:
+        """Atomically mark the invitation accepted (by ``member.user_id``) when it is still pending and
+        unexpired at ``at``, and add ``member`` (an existing membership of that user is kept as it is);
+        None, writing nothing, when it is not."""
+        ...
+
+
+class ApiTokenStore(Protocol):
+    async def insert_api_token(self, token: ApiToken) -> None:
+        """``NotFound`` for an unknown user or workspace."""
+        ...
+
+    async def get_api_token(self, token_id: str) -> ApiToken | None: ...
+
+    async def list_api_tokens(self, user_id: str) -> list[ApiToken]:
+        """The user's tokens, revoked ones too, newest first."""
+        ...
+
+    async def revoke_api_token(self, user_id: str, token_id: str, at: datetime) -> bool:
+        """False when the user has no such token, or it was revoked already."""
+        ...
+
+    async def touch_api_token(self, token_id: str, at: datetime) -> None:
+        """Record a use (``last_used_at``)."""
+        ...
+
+
+class PasswordResetStore(Protocol):
+    async def insert_password_reset(self, reset: PasswordReset) -> None: ...
+
+    async def get_password_reset(self, reset_id: str) -> PasswordReset | None: ...
+
+    async def complete_password_reset(self, reset_id: str, password_hash: str, at: datetime) -> str | None:
+        """In one atomic write: mark the reset used if it is unused and unexpired at ``at``, set the
+        user's password hash and revoke all their sessions; the user id, or None (nothing written)."""
+        ...
 
 
 class WorkspaceStore(Protocol):
@@ -74,6 +285,10 @@ class WorkspaceStore(Protocol):
         ...
 
     async def remove_member(self, workspace_id: str, user_id: str) -> None:
+        """``NotFound`` if not a member; ``Conflict`` if it would leave the workspace without an owner."""
+        ...
+
+    async def set_member_role(self, workspace_id: str, user_id: str, role: MemberRole) -> Membership:
         """``NotFound`` if not a member; ``Conflict`` if it would leave the workspace without an owner."""
         ...
 
@@ -121,11 +336,19 @@ class VersionStore(Protocol):
         ...
 
 
+# Keyset cursor of the audit trail (newest first): (at, id) of the last entry seen.
+AuditKey = tuple[datetime, str]
+
+
 class AuditLog(Protocol):
     async def append_audit(self, entry: AuditEntry) -> None: ...
 
     async def list_audit(self, first: int, actor_id: str | None = None) -> list[AuditEntry]:
         """Newest first."""
+        ...
+
+    async def page_audit(self, filter: AuditFilter, first: int, after: AuditKey | None) -> Page[AuditEntry]:
+        """The entries matching ``filter``, newest first by (at, id); ``total`` counts the filtered set."""
         ...
 
 
@@ -250,9 +473,25 @@ class SecretValueStore(Protocol):
 
     async def delete_secret_values(self, workflow_id: str, node_id: str) -> None: ...
 
+    async def write_workflow_with_secrets(
+        self,
+        scope: Scope,
+        workflow: Workflow,
+        secret_ciphertexts: Mapping[str, str],
+        *,
+        at: datetime,
+        expected_revision: int | None,
+    ) -> Workflow:
+        """In one atomic write: store ``workflow`` and upsert ``secret_ciphertexts`` (Secret node id →
+        ciphertext) as its values. With ``expected_revision`` None the workflow is inserted (``NotFound``
+        for a workspace outside ``scope``, ``Conflict`` for a taken id); otherwise it is a compare-and-set
+        as in ``replace_workflow``. Any failure writes nothing. Returns the stored workflow."""
+        ...
+
     async def reencrypt(self, transform: Callable[[str], str]) -> int:
-        """Rewrite every encrypted value (cluster credentials, Secret values) through ``transform`` in one
-        atomic write; return how many. Used to move everything to the keyring's newest key."""
+        """Rewrite every encrypted value (cluster credentials, Secret values, Git credentials, registry
+        credentials) through ``transform`` in one atomic write; return how many. Used to move everything
+        to the keyring's newest key."""
         ...
 
 
@@ -319,9 +558,202 @@ class LiveStateStore(Protocol):
         ...
 
 
+class GitCredentialStore(Protocol):
+    """A workspace's Git credentials (the secret only as ciphertext), scoped like every tenant record."""
+
+    async def insert_git_credential(self, credential: GitCredential) -> None:
+        """``NotFound`` for an unknown workspace; ``Conflict`` if the workspace already has a credential
+        of that name (case-insensitive) or the id is taken."""
+        ...
+
+    async def get_git_credential(self, scope: Scope, credential_id: str) -> GitCredential | None: ...
+
+    async def list_git_credentials(self, scope: Scope, workspace_id: str) -> list[GitCredential]:
+        """One workspace's credentials, by name (none for a workspace outside ``scope``)."""
+        ...
+
+    async def delete_git_credential(self, scope: Scope, credential_id: str) -> None:
+        """``NotFound`` outside scope."""
+        ...
+
+
+class ImportStore(Protocol):
+    """Imports from Git repositories, scoped like every tenant record."""
+
+    async def insert_import(self, job: GitImport) -> None:
+        """``NotFound`` for an unknown workspace; ``Conflict`` for a taken id."""
+        ...
+
+    async def get_import(self, scope: Scope, import_id: str) -> GitImport | None: ...
+
+    async def save_import(self, job: GitImport, *, secret_values: str | None = None) -> None:
+        """Store what a running import changes (status, percent, logs, error, message, candidates, commit,
+        analysis, updated_at) while the stored one is unfinished: a finished import is final
+        (``Conflict``); a missing one is ``NotFound``. ``secret_values``: the keyring ciphertext of the
+        analysis's Secret values (with the save that completes it), kept beside the import, never in it."""
+        ...
+
+    async def import_secret_values(self, scope: Scope, import_id: str) -> str | None:
+        """The ciphertext ``save_import`` kept for an import in ``scope``; None when there is none."""
+        ...
+
+    async def fail_stale_imports(
+        self, *, updated_before: datetime, at: datetime, reason: str
+    ) -> list[GitImport]:
+        """Mark unfinished imports not updated since ``updated_before`` FAILED (``error = reason``,
+        ``updated_at = at``) in one write; return them as stored."""
+        ...
+
+
+# --- Container registries --------------------------------------------------------------------------
+
+
+class RegistryStore(Protocol):
+    """A workspace's container registries (credentials only as ciphertext), scoped like every tenant
+    record, and the image pull Secrets applied for runs that must be refreshed before they expire."""
+
+    async def insert_registry(self, registry: Registry) -> None:
+        """``NotFound`` for an unknown workspace; ``Conflict`` for a taken name (case-insensitive) or id.
+        A registry inserted with ``is_default`` takes the default from the workspace's previous one in the
+        same atomic write."""
+        ...
+
+    async def get_registry(self, scope: Scope, registry_id: str) -> Registry | None: ...
+
+    async def list_registries(self, scope: Scope, workspace_id: str | None = None) -> list[Registry]:
+        """Registries in scope (optionally one workspace's), by name."""
+        ...
+
+    async def replace_registry(self, scope: Scope, registry: Registry) -> None:
+        """Store a changed registry (name, url, insecure, credentials, updated_at; never ``is_default``,
+        ``type`` or the last check); ``NotFound`` outside scope, ``Conflict`` on a taken name."""
+        ...
+
+    async def delete_registry(self, scope: Scope, registry_id: str) -> None:
+        """Delete it and its pull-Secret records atomically; ``NotFound`` outside scope."""
+        ...
+
+    async def set_default_registry(self, scope: Scope, registry_id: str, at: datetime) -> Registry:
+        """Make it its workspace's default and the previous default not, atomically; return it as
+        stored. ``NotFound`` outside scope."""
+        ...
+
+    async def record_registry_check(self, registry_id: str, check: RegistryCheck) -> None:
+        """Keep ``check`` as the registry's last one; a registry removed meanwhile is ignored."""
+        ...
+
+    async def replace_pull_secrets(self, workflow_id: str, records: Sequence[PullSecretRecord]) -> None:
+        """Replace every pull-Secret record of the workflow with ``records`` atomically (dropped when the
+        workflow or a registry is gone)."""
+        ...
+
+    async def save_pull_secret(self, record: PullSecretRecord) -> None:
+        """Upsert one record (keyed by workflow, registry and namespace); dropped when its workflow or
+        registry is gone."""
+        ...
+
+    async def delete_pull_secret(self, workflow_id: str, registry_id: str, namespace: str) -> None: ...
+
+    async def pull_secrets_due(self, before: datetime) -> list[PullSecretRecord]:
+        """Records expiring before ``before``, soonest first (in every workspace)."""
+        ...
+
+
+class RegistryClient(Protocol):
+    """Talks to container registries and the cloud token services in front of them."""
+
+    async def handshake(self, access: RegistryAccess) -> Handshake:
+        """The ``/v2/`` handshake (after a cloud token exchange where needed); what went wrong is the
+        outcome (UNAUTHORIZED, UNREACHABLE with the reason), never an exception."""
+        ...
+
+    async def pull_auth(self, access: RegistryAccess) -> PullAuth | None:
+        """The user name and password a container runtime pulls with (exchanged for a short-lived
+        token where the cloud wants it; None for anonymous access). ``Unavailable`` with the reason
+        when an exchange fails."""
+        ...
+
+
+# --- Image builds ------------------------------------------------------------------------------------
+
+# Keyset cursor of a build list (newest first): (created_at, id) of the last item seen.
+BuildKey = tuple[datetime, str]
+
+
+class BuildStore(Protocol):
+    """Image builds, scoped like every tenant record; the queue and the claims of server processes."""
+
+    async def insert_build(self, build: Build) -> None:
+        """``NotFound`` for an unknown workspace; ``Conflict`` for a taken id."""
+        ...
+
+    async def get_build(self, scope: Scope, build_id: str) -> Build | None: ...
+
+    async def list_builds(
+        self, scope: Scope, workspace_id: str, filter: BuildFilter, first: int, after: BuildKey | None
+    ) -> Page[Build]:
+        """One workspace's builds, newest first by (created_at, id); ``total`` counts the filtered set."""
+        ...
+
+    async def queued_builds(self, workspace_id: str) -> list[Build]:
+        """The workspace's builds waiting to start (PENDING, not started), oldest first."""
+        ...
+
+    async def claim_queued_builds(
+        self, *, owner: str, at: datetime, per_workspace: int, per_cluster: int
+    ) -> list[Build]:
+        """In one atomic write: start (``started_at = at``, ``owner``, ``heartbeat_at = at``) the queued
+        builds, oldest first, that fit under the limits of running builds per workspace and per cluster
+        (running: started and unfinished, whoever runs them); return them. Concurrent claims never
+        start the same build twice nor go over a limit."""
+        ...
+
+    async def claim_stale_builds(
+        self, *, owner: str, at: datetime, heartbeat_before: datetime
+    ) -> list[Build]:
+        """Take over, atomically, the started unfinished builds whose heartbeat is older than
+        ``heartbeat_before`` (their server stopped): ``owner`` and ``heartbeat_at = at``; return them."""
+        ...
+
+    async def save_build(self, build: Build) -> None:
+        """Store what a running build changes (status, stage, message, percent, digest, commit, times,
+        log, owner's heartbeat, revision, secret_deleted) while the stored one is unfinished and still
+        ``build.owner``'s; ``Conflict`` otherwise (a finished build is final; a build taken over by
+        another process is theirs), ``NotFound`` when missing."""
+        ...
+
+    async def cancel_build(self, scope: Scope, build_id: str, *, at: datetime, message: str) -> Build:
+        """Atomically end an unfinished build CANCELLED (``message`` logged); the build as stored.
+        ``NotFound`` outside scope; ``Conflict`` (with its status) when it has already finished."""
+        ...
+
+    async def builds_to_clean(self, limit: int) -> list[Build]:
+        """Finished builds whose short-lived Secret may still exist (``secret_deleted`` false), oldest
+        first, at most ``limit`` (in every workspace: the server's own clean-up)."""
+        ...
+
+    async def mark_build_cleaned(self, build_id: str) -> None:
+        """Record that the build's Secret is gone (also for a finished build)."""
+        ...
+
+    async def set_node_image(
+        self, workspace_id: str, workflow_id: str, node_id: str, image: str, at: datetime
+    ) -> Workflow | None:
+        """Set one node's ``image`` at the workflow's current revision and bump it (``updated_at = at``):
+        a read-modify-write with compare-and-set, retried when another write got there first, so no
+        other edit is lost and a stale revision never fails it. The stored workflow, or None when the
+        workflow or the node is gone."""
+        ...
+
+
 class Store(
     UserStore,
     SessionStore,
+    IdentityLinkStore,
+    UserAdminStore,
+    InvitationStore,
+    ApiTokenStore,
+    PasswordResetStore,
     WorkspaceStore,
     WorkflowStore,
     VersionStore,
@@ -330,6 +762,10 @@ class Store(
     SecretValueStore,
     RunStore,
     LiveStateStore,
+    GitCredentialStore,
+    ImportStore,
+    RegistryStore,
+    BuildStore,
     Protocol,
 ):
     """The whole persistence port: one backend (SQLite or MongoDB) implements all of it."""
@@ -415,3 +851,83 @@ class LiveTracker(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class HealthWaiter(Protocol):
+    """How a deploy run waits for the live health of what it applied (its dependencies), from the watch
+    pool, without knowing the tracker."""
+
+    async def track_run(self, run: Run, credentials: ClusterCredentials) -> None:
+        """Track the nodes ``run`` applied so far (its APPLIED node states) in this process, whoever
+        holds the cluster's watch lease, until the run is followed after it ends. A node tracked anew
+        forgets its stored health first: only health observed from now on counts."""
+        ...
+
+    async def wait_for_health(self, workflow_id: str, node_id: str, done: Callable[[Health], bool]) -> Health:
+        """Wait until the node's live health satisfies ``done`` (asked again at every change); return it.
+        Never times out: the caller cancels. ``Unavailable`` when the event bus closes meanwhile."""
+        ...
+
+
+# --- Git -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CloneLimits:
+    """Bounds of one clone: the whole of it in time, the bytes downloaded and checked out, the files."""
+
+    timeout_seconds: float
+    max_bytes: int
+    max_files: int
+
+
+@dataclass(frozen=True, slots=True)
+class CloneProgress:
+    """How far a clone is: git's phase, the clone's overall ``percent`` (0 to 100), bytes received."""
+
+    phase: str
+    percent: int
+    received_bytes: int | None = None
+
+
+class Checkout(Protocol):
+    """A shallow checkout of one commit, alive while its context is open (removed afterwards)."""
+
+    @property
+    def commit(self) -> str:
+        """The sha checked out."""
+        ...
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every regular file, as a POSIX path relative to the root (symbolic links and submodules are
+        not checked out)."""
+        ...
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Symbolic links and submodules that were left out."""
+        ...
+
+    @property
+    def project(self) -> ProjectFiles:
+        """Read access to the files, confined to the checkout."""
+        ...
+
+
+class GitCloner(Protocol):
+    def clone(
+        self,
+        url: str,
+        ref: str | None,
+        *,
+        auth: GitAuth | None,
+        limits: CloneLimits,
+        addresses: Sequence[str] = (),
+        on_progress: Callable[[CloneProgress], Awaitable[None]] | None = None,
+    ) -> AbstractAsyncContextManager[Checkout]:
+        """Fetch one commit of ``url`` (``ref``: a branch, a tag, a full sha; None: the default branch)
+        and check it out into a fresh temporary folder, removed when the context closes — always, also
+        on failure, timeout and cancellation. ``addresses`` (checked by the egress guard) pin where the
+        host name connects. Raises ``app.domain.imports.CloneFailed`` saying why a clone failed."""
+        ...

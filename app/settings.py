@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import os
 import secrets
@@ -13,6 +14,9 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.auth.oauth_providers import parse_providers
+from app.domain.identities import ProviderConfig
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,10 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every knob of Trellis. README.md has the table of environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="TRELLIS_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused value (TRELLIS_AUTH_PROVIDERS holds client secrets) is never echoed.
+    model_config = SettingsConfigDict(
+        env_prefix="TRELLIS_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     host: str = "127.0.0.1"
@@ -42,6 +49,8 @@ class Settings(BaseSettings):
     frontend_url: str = ""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     websocket_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     jwt_secret: SecretStr = SecretStr("")
     encryption_keys: SecretStr = SecretStr("")  # comma-separated Fernet keys, newest first
@@ -50,6 +59,21 @@ class Settings(BaseSettings):
     session_cache_seconds: float = Field(2.0, ge=0, le=10)
     bcrypt_rounds: int = Field(12, ge=4, le=16)
     min_password_length: int = Field(8, ge=6)
+    # People: invitation links and password resets (single use, stored hashed) and personal API tokens.
+    invitation_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
+    invitation_log_links: bool = False  # also log invitation links (with their token) at INFO
+    password_reset_ttl_seconds: int = Field(1800, gt=0)
+    api_token_touch_seconds: float = Field(60.0, ge=0)  # at most one "last used" write per token this often
+    # Sign-in: e-mail and password, the sign-up policy, and OAuth2 / OpenID Connect providers (a JSON list,
+    # see app/auth/oauth_providers.py); the authorization request's state and the one-time code expire.
+    password_login_enabled: bool = True
+    signup_enabled: bool = True
+    signup_allowed_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    signup_requires_invitation: bool = False
+    auth_providers: SecretStr = SecretStr("")
+    oauth_state_seconds: float = Field(600.0, gt=0, le=3600)
+    oauth_code_seconds: float = Field(30.0, gt=0, le=300)
+    oauth_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     max_body_bytes: int = Field(1_048_576, gt=0)
     max_query_depth: int = Field(12, gt=0)
@@ -64,6 +88,7 @@ class Settings(BaseSettings):
     run_heartbeat_seconds: float = Field(5.0, gt=0)
     run_lease_seconds: float = Field(30.0, gt=0)
     run_log_lines_max: int = Field(2000, ge=100)
+    run_dependency_timeout_seconds: float = Field(300.0, gt=0)  # a dependency's wait, then FAILED
 
     broadcast_url: str = "memory://"  # redis://host:6379/0 to share events between server processes
     subscriber_queue_size: int = Field(256, ge=8)
@@ -75,13 +100,71 @@ class Settings(BaseSettings):
     watch_backoff_max_seconds: float = Field(60.0, gt=0)
     watch_lease_seconds: float = Field(30.0, gt=0)
 
+    # Outbound calls (Git, registries, webhooks…) to non-public addresses are refused unless allowed.
+    egress_allow_loopback: bool = False
+    egress_allow_private: bool = False
+    egress_allow_link_local: bool = False
+    egress_resolve_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # Imports from Git: shallow clones bounded in time, size and files, removed afterwards.
+    git_clone_timeout_seconds: float = Field(120.0, gt=0, le=3600)
+    git_max_repo_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    git_max_files: int = Field(20_000, gt=0)
+    git_clone_dir: Path | None = None  # default: the system's temporary folder
+    git_allow_http: bool = False  # plain http:// repositories (off: https:// and ssh:// only)
+    # Container registries: the /v2/ handshake, the cloud token exchanges (endpoints overridable, e.g. to
+    # loopback servers in tests) and image pull Secrets refreshed before their credentials expire.
+    registry_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    registry_ca_file: Path | None = None  # extra CA certificates (PEM) trusted for registries
+    registry_allow_insecure: bool = False  # GENERIC registries over plain http://
+    registry_ecr_endpoint: str = "https://api.ecr.{region}.amazonaws.com/"
+    registry_google_token_url: str = "https://oauth2.googleapis.com/token"
+    registry_azure_authority: str = "https://login.microsoftonline.com"
+    registry_refresh_margin_seconds: float = Field(3600.0, gt=0)  # refresh this long before expiry
+    registry_refresh_interval_seconds: float = Field(300.0, gt=0)  # how often to look for those due
+    # Image builds: one Kubernetes Job per build in this namespace of the chosen cluster, with these images
+    # (pinned), resources, time limit and retention; queued under concurrency limits.
+    build_namespace: str = Field("trellis-builds", min_length=1, max_length=63)
+    build_clone_image: str = "alpine/git:2.47.2"
+    build_nixpacks_image: str = ""  # an image with the nixpacks CLI; empty: Nixpacks is not offered
+    build_buildkit_image: str = "moby/buildkit:v0.24.0-rootless"
+    build_cpu_request: str = "500m"
+    build_cpu_limit: str = "2"
+    build_memory_request: str = "1Gi"
+    build_memory_limit: str = "4Gi"
+    build_timeout_seconds: int = Field(1800, gt=0)  # the Job's activeDeadlineSeconds
+    build_retention_seconds: int = Field(86_400, ge=0)  # how long finished Jobs (pods, Secret) are kept
+    build_concurrency_per_workspace: int = Field(2, gt=0)
+    build_concurrency_per_cluster: int = Field(2, gt=0)
+    build_log_lines_max: int = Field(5000, ge=100)
+    build_poll_seconds: float = Field(2.0, gt=0)  # how often a build's pod is read and its log saved
+    build_log_drain_seconds: float = Field(10.0, gt=0)  # how long a finished container's log may still come
+
     log_level: str = "INFO"
 
-    @field_validator("cors_origins", "websocket_origins", mode="before")
+    @field_validator(
+        "cors_origins", "websocket_origins", "trusted_proxies", "signup_allowed_domains", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                message = f"TRELLIS_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                raise ValueError(message) from exc
+        return value
+
+    @field_validator("auth_providers")
+    @classmethod
+    def _check_providers(cls, value: SecretStr) -> SecretStr:
+        parse_providers(value.get_secret_value())  # a clear ValueError at start, never showing the JSON
         return value
 
     @model_validator(mode="after")
@@ -101,6 +184,16 @@ class Settings(BaseSettings):
     @property
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_frontend_url(self) -> str:
+        """Where sign-in redirects land (``/login``, ``/auth/callback``); default: the public URL."""
+        return (self.frontend_url or self.resolved_public_url).rstrip("/")
+
+    @property
+    def providers(self) -> tuple[ProviderConfig, ...]:
+        """The identity providers of ``TRELLIS_AUTH_PROVIDERS`` (validated when the settings were read)."""
+        return parse_providers(self.auth_providers.get_secret_value())
 
 
 def _require_secret(name: str, value: str) -> None:

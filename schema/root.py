@@ -16,19 +16,26 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.audit.operations import AuditQuery
 from schema.auth.operations import AuthMutation, AuthQuery
+from schema.builds.operations import BuildMutation, BuildQuery, BuildSubscription
 from schema.clusters.operations import ClusterMutation, ClusterQuery
 from schema.documents import DocumentCache
 from schema.errors import ErrorCode, apply_code
-from schema.imports import ImportQuery
+from schema.git.operations import GitMutation, GitQuery
+from schema.git_imports.operations import GitImportMutation, GitImportQuery, GitImportSubscription
+from schema.imports import ImportMutation, ImportQuery
 from schema.kinds.operations import KindQuery
 from schema.live.diagnosis import DiagnosisMutation, DiagnosisQuery
 from schema.live.subscriptions import LiveSubscription
 from schema.live.terminals import TerminalMutation
 from schema.manifests.operations import ManifestQuery
+from schema.people.operations import PeopleMutation, PeopleQuery
+from schema.registries.operations import RegistryMutation, RegistryQuery
 from schema.runs.operations import RunMutation, RunQuery
 from schema.versions.operations import VersionMutation, VersionQuery
 from schema.workflows.operations import WorkflowMutation, WorkflowQuery
+from schema.workspaces.invitations import InvitationMutation, InvitationQuery
 from schema.workspaces.operations import WorkspaceMutation, WorkspaceQuery
 
 log = logging.getLogger("trellis.graphql")
@@ -38,14 +45,21 @@ log = logging.getLogger("trellis.graphql")
 class Query(
     AuthQuery,
     WorkspaceQuery,
+    InvitationQuery,
+    PeopleQuery,
     WorkflowQuery,
     VersionQuery,
     KindQuery,
     ClusterQuery,
+    RegistryQuery,
+    GitQuery,
+    GitImportQuery,
     RunQuery,
     ManifestQuery,
     DiagnosisQuery,
     ImportQuery,
+    BuildQuery,
+    AuditQuery,
 ):
     pass
 
@@ -56,12 +70,19 @@ class Query(
 class Mutation(
     AuthMutation,
     WorkspaceMutation,
+    InvitationMutation,
+    PeopleMutation,
     WorkflowMutation,
     VersionMutation,
     ClusterMutation,
+    RegistryMutation,
+    GitMutation,
+    GitImportMutation,
     RunMutation,
     TerminalMutation,
     DiagnosisMutation,
+    ImportMutation,
+    BuildMutation,
 ):
     pass
 
@@ -94,7 +115,7 @@ class TrellisSchema(strawberry.Schema):
 @strawberry.type(
     description='Live streams. Authenticate in `connection_init` with `{"Authorization": "Bearer …"}`.'
 )
-class Subscription(LiveSubscription):
+class Subscription(LiveSubscription, GitImportSubscription, BuildSubscription):
     pass
 
 

@@ -13,7 +13,7 @@ from tests.clock import FakeClock
 from tests.graphql_client import GraphQLClient
 from tests.live import serving
 
-pytest_plugins = ["tests.kubeapi.pytest_plugin", "tests.redis_server"]
+pytest_plugins = ["tests.kubeapi.pytest_plugin", "tests.redis_server", "tests.registry_server"]
 
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 TEST_FERNET_KEY = "cbm3Zp9Dm4ZqAqgFwgcSgEiNxS8o4yUqY0xEXSy8iTQ="

@@ -12,6 +12,7 @@ import uvicorn
 
 from app.main import create_app
 from app.ports import Clock
+from app.services.container import Deliveries
 from app.settings import Settings
 
 
@@ -22,12 +23,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings, *, clock: Clock | None = None) -> Iterator[str]:
+def serving(
+    settings: Settings, *, clock: Clock | None = None, deliveries: Deliveries | None = None
+) -> Iterator[str]:
     """Yield the base URL (``http://127.0.0.1:PORT``) while the server runs; stop it afterwards."""
     port = free_port()
-    app = create_app(settings.model_copy(update={"host": "127.0.0.1", "port": port}), clock=clock)
+    app = create_app(
+        settings.model_copy(update={"host": "127.0.0.1", "port": port}), clock=clock, deliveries=deliveries
+    )
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+        proxy_headers=False,  # as `trellis serve`: only TRELLIS_TRUSTED_PROXIES makes X-Forwarded-For count
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -140,7 +140,7 @@ class ClusterService:
             workspace_id = registration.workspace_id or await self._personal_workspace(principal)
             if await self._store.get_workspace(principal.scope, workspace_id) is None:
                 raise errors.NotFound("workspace", workspace_id)
-            principal.require_write(workspace_id)
+            principal.require_owner(workspace_id, "clusters")
             server = check_credentials(registration.credentials)
             now = self._clock.now()
             cluster = Cluster(
@@ -161,11 +161,16 @@ class ClusterService:
             return cluster
 
     async def test(self, principal: Principal, cluster_id: str) -> tuple[Cluster, ClusterProbe]:
-        """Reach the cluster now; the probe is stored as its status."""
-        cluster = await self.get(principal, cluster_id)
-        probe = await self.probe(cluster)
-        await self._store.record_probe(cluster.id, probe)
-        return replace(cluster, last_probe=probe), probe
+        """Reach the cluster now; the probe is stored as its status (and audited, as ``testRegistry``)."""
+        async with self._auditor.action(
+            "cluster.test", actor_id=principal.user_id, target_type="cluster", target_id=cluster_id
+        ) as record:
+            cluster = await self.get(principal, cluster_id)
+            record.workspace_id = cluster.workspace_id
+            probe = await self.probe(cluster)
+            record.detail = {"reachable": str(probe.reachable).lower()}
+            await self._store.record_probe(cluster.id, probe)
+            return replace(cluster, last_probe=probe), probe
 
     async def probe(self, cluster: Cluster) -> ClusterProbe:
         credentials = unseal(self._keyring, cluster.credentials_ciphertext)
@@ -184,7 +189,7 @@ class ClusterService:
         ) as record:
             cluster = await self.get(principal, cluster_id)
             record.workspace_id = cluster.workspace_id
-            principal.require_write(cluster.workspace_id)
+            principal.require_owner(cluster.workspace_id, "clusters")
             await self._store.delete_cluster(principal.scope, cluster.id)
 
     async def _personal_workspace(self, principal: Principal) -> str:

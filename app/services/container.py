@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from app.auth.keyring import Keyring
+from app.auth.oauth import AuthlibOAuthGateway
+from app.auth.opaque_tokens import API_TOKEN_PREFIX
 from app.auth.passwords import PasswordHasher
 from app.auth.tokens import TokenCodec
-from app.ports import Clock, ClusterGateway, EventBus, Renderer, Store
-from app.services.auditing import Auditor
+from app.domain.build_jobs import BuildJobSettings, BuildResources
+from app.net.egress import EgressGuard, EgressPolicy
+from app.ports import Clock, CloneLimits, ClusterGateway, EventBus, GitCloner, RegistryClient, Renderer, Store
+from app.services.api_tokens import ApiTokenService
+from app.services.auditing import Auditor, AuditTrail
+from app.services.build_executor import BuildExecutor, BuildRunSettings
+from app.services.builds import BuildQueueSettings, BuildService
 from app.services.clusters import ClusterService
 from app.services.diagnosing import DiagnosisService
+from app.services.git_credentials import GitCredentialService
+from app.services.git_imports import GitImportService, GitImportSettings
 from app.services.identity import IdentityPolicy, IdentityService
 from app.services.imports import ImportService
+from app.services.invitations import InvitationNotifier, InvitationService, LogInvitationNotifier
 from app.services.live_status import LiveStatusService
+from app.services.oauth_signin import OAuthSignIn, OAuthTiming
 from app.services.paging import PageRules
+from app.services.passwords import LogPasswordResetNotifier, PasswordResetNotifier, PasswordService
 from app.services.people import PeopleService
 from app.services.pod_logs import PodLogService
 from app.services.previews import PreviewService
+from app.services.pull_secrets import PullSecretService
 from app.services.readiness import ReadinessService
+from app.services.registries import RegistryService
 from app.services.run_executor import RunExecutor
 from app.services.runs import RunService, RunTiming
 from app.services.secret_values import SecretValueService
+from app.services.sessions import SessionService
+from app.services.signup import SignupPolicy, SignupRules
 from app.services.streams import StreamService
 from app.services.tasks import TaskSupervisor
 from app.services.teardown import Teardown
@@ -34,8 +51,17 @@ from app.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
+class Deliveries:
+    """How invitations and password reset tokens reach people (log-only by default; tests capture)."""
+
+    invitations: InvitationNotifier
+    password_resets: PasswordResetNotifier
+
+
+@dataclass(frozen=True, slots=True)
 class Services:
     identity: IdentityService
+    oauth: OAuthSignIn
     people: PeopleService
     workspaces: WorkspaceService
     workflows: WorkflowService
@@ -51,6 +77,17 @@ class Services:
     pod_logs: PodLogService
     diagnosis: DiagnosisService
     imports: ImportService
+    egress: EgressGuard
+    git_credentials: GitCredentialService
+    git_imports: GitImportService
+    registries: RegistryService
+    pull_secrets: PullSecretService
+    builds: BuildService
+    audit: AuditTrail
+    sessions: SessionService
+    api_tokens: ApiTokenService
+    invitations: InvitationService
+    passwords: PasswordService
 
 
 def build_services(
@@ -63,11 +100,34 @@ def build_services(
     bus: EventBus,
     tasks: TaskSupervisor,
     owner: str,
+    cloner: GitCloner,
+    registry_client: Callable[[EgressGuard], RegistryClient],
+    deliveries: Deliveries | None = None,
 ) -> Services:
-    """Every service of one server process; ``owner`` names this process in the runs it executes."""
+    """Every service of one server process; ``owner`` names this process in the runs it executes;
+    ``registry_client`` builds the registry adapter around the egress guard made here."""
     auditor = Auditor(log=store, clock=clock)
     keyring = Keyring.from_setting(settings.encryption_keys.get_secret_value())
+    egress = EgressGuard(
+        EgressPolicy(
+            allow_loopback=settings.egress_allow_loopback,
+            allow_private=settings.egress_allow_private,
+            allow_link_local=settings.egress_allow_link_local,
+        ),
+        resolve_timeout_seconds=settings.egress_resolve_timeout_seconds,
+    )
+    git_credentials = GitCredentialService(store=store, keyring=keyring, clock=clock, auditor=auditor)
     timeout = settings.cluster_timeout_seconds
+    registries = registry_client(egress)
+    pull_secrets = PullSecretService(
+        store=store,
+        client=registries,
+        gateway=gateway,
+        keyring=keyring,
+        clock=clock,
+        timeout_seconds=timeout,
+        refresh_margin=timedelta(seconds=settings.registry_refresh_margin_seconds),
+    )
     secret_values = SecretValueService(store=store, keyring=keyring, clock=clock, auditor=auditor)
     live = LiveStatusService(
         store=store,
@@ -86,12 +146,64 @@ def build_services(
         heartbeat_seconds=settings.run_heartbeat_seconds,
         max_log_lines=settings.run_log_lines_max,
         bus=bus,
+        waiter=live,
+        dependency_timeout_seconds=settings.run_dependency_timeout_seconds,
         on_finished=live.follow,
     )
     paging = PageRules(default_size=settings.page_size_default, max_size=settings.page_size_max)
+    builds = BuildService(
+        store=store,
+        executor=BuildExecutor(
+            store=store,
+            gateway=gateway,
+            keyring=keyring,
+            logins=pull_secrets,
+            git=git_credentials,
+            bus=bus,
+            clock=clock,
+            settings=BuildRunSettings(
+                job=BuildJobSettings(
+                    namespace=settings.build_namespace,
+                    clone_image=settings.build_clone_image,
+                    buildkit_image=settings.build_buildkit_image,
+                    nixpacks_image=settings.build_nixpacks_image or None,
+                    resources=BuildResources(
+                        cpu_request=settings.build_cpu_request,
+                        cpu_limit=settings.build_cpu_limit,
+                        memory_request=settings.build_memory_request,
+                        memory_limit=settings.build_memory_limit,
+                    ),
+                    timeout_seconds=settings.build_timeout_seconds,
+                    retention_seconds=settings.build_retention_seconds,
+                    allow_http=settings.git_allow_http,
+                ),
+                cluster_timeout_seconds=timeout,
+                poll_seconds=settings.build_poll_seconds,
+                drain_seconds=settings.build_log_drain_seconds,
+                heartbeat_seconds=settings.run_heartbeat_seconds,
+                max_log_lines=settings.build_log_lines_max,
+            ),
+        ),
+        guard=egress,
+        bus=bus,
+        tasks=tasks,
+        clock=clock,
+        auditor=auditor,
+        paging=paging,
+        settings=BuildQueueSettings(
+            per_workspace=settings.build_concurrency_per_workspace,
+            per_cluster=settings.build_concurrency_per_cluster,
+            lease_seconds=settings.run_lease_seconds,
+            allow_http=settings.git_allow_http,
+            nixpacks=bool(settings.build_nixpacks_image),
+            recheck_seconds=settings.subscription_recheck_seconds,
+        ),
+        owner=owner,
+    )
+    hasher = PasswordHasher(rounds=settings.bcrypt_rounds)
     identity = IdentityService(
         store=store,
-        hasher=PasswordHasher(rounds=settings.bcrypt_rounds),
+        hasher=hasher,
         tokens=TokenCodec(
             secret=settings.jwt_secret.get_secret_value(), ttl=timedelta(seconds=settings.token_ttl_seconds)
         ),
@@ -102,7 +214,28 @@ def build_services(
             session_cache_seconds=settings.session_cache_seconds,
             min_password_length=settings.min_password_length,
         ),
+        signup=SignupPolicy(
+            SignupRules(
+                password_login=settings.password_login_enabled,
+                password_signup=settings.signup_enabled,
+                allowed_domains=tuple(d.lower() for d in settings.signup_allowed_domains),
+                requires_invitation=settings.signup_requires_invitation,
+            )
+        ),
     )
+    api_tokens = ApiTokenService(
+        store=store,
+        clock=clock,
+        auditor=auditor,
+        principals=identity.cache,
+        touch_every=timedelta(seconds=settings.api_token_touch_seconds),
+    )
+    identity.accept_bearer(API_TOKEN_PREFIX, api_tokens.authenticate)
+    deliveries = deliveries or Deliveries(
+        invitations=LogInvitationNotifier(log_links=settings.invitation_log_links),
+        password_resets=LogPasswordResetNotifier(),
+    )
+    front_end = (settings.frontend_url or settings.resolved_public_url).rstrip("/")
     workflows = WorkflowService(
         store=store,
         clock=clock,
@@ -110,9 +243,52 @@ def build_services(
         paging=paging,
         teardown=Teardown(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
     )
+    invitations = InvitationService(
+        store=store,
+        clock=clock,
+        auditor=auditor,
+        principals=identity.cache,
+        notifier=deliveries.invitations,
+        ttl=timedelta(seconds=settings.invitation_ttl_seconds),
+        accept_url=f"{front_end}/invitations/accept",
+    )
+    identity.signup.use_invitations(invitations)
+    oauth = OAuthSignIn(
+        providers=settings.providers,
+        gateway=AuthlibOAuthGateway(
+            guard=egress, clock=clock, timeout_seconds=settings.oauth_timeout_seconds
+        ),
+        store=store,
+        identity=identity,
+        clock=clock,
+        auditor=auditor,
+        public_url=settings.resolved_public_url,
+        frontend_url=front_end,
+        timing=OAuthTiming(
+            state_ttl=timedelta(seconds=settings.oauth_state_seconds),
+            code_ttl=timedelta(seconds=settings.oauth_code_seconds),
+        ),
+    )
     return Services(
         identity=identity,
-        people=PeopleService(store=store),
+        people=PeopleService(
+            store=store, clock=clock, auditor=auditor, principals=identity.cache, paging=paging
+        ),
+        sessions=SessionService(store=store, clock=clock, auditor=auditor, principals=identity.cache),
+        api_tokens=api_tokens,
+        invitations=invitations,
+        oauth=oauth,
+        passwords=PasswordService(
+            store=store,
+            hasher=hasher,
+            clock=clock,
+            auditor=auditor,
+            principals=identity.cache,
+            notifier=deliveries.password_resets,
+            min_length=settings.min_password_length,
+            reset_ttl=timedelta(seconds=settings.password_reset_ttl_seconds),
+            reset_url=f"{front_end}/password/reset",
+        ),
         workspaces=WorkspaceService(store=store, clock=clock, auditor=auditor, principals=identity.cache),
         workflows=workflows,
         versions=VersionService(store=store, clock=clock, auditor=auditor, paging=paging),
@@ -149,6 +325,7 @@ def build_services(
                 lease=timedelta(seconds=settings.run_lease_seconds),
             ),
             owner=owner,
+            pull_secrets=pull_secrets,
         ),
         streams=StreamService(
             store=store, bus=bus, clock=clock, recheck_seconds=settings.subscription_recheck_seconds
@@ -164,6 +341,42 @@ def build_services(
         ),
         live=live,
         pod_logs=PodLogService(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
-        diagnosis=DiagnosisService(store=store, workflows=workflows),
-        imports=ImportService(),
+        diagnosis=DiagnosisService(store=store, workflows=workflows, auditor=auditor),
+        egress=egress,
+        git_credentials=git_credentials,
+        git_imports=GitImportService(
+            store=store,
+            cloner=cloner,
+            guard=egress,
+            credentials=git_credentials,
+            bus=bus,
+            tasks=tasks,
+            clock=clock,
+            auditor=auditor,
+            keyring=keyring,
+            settings=GitImportSettings(
+                limits=CloneLimits(
+                    timeout_seconds=settings.git_clone_timeout_seconds,
+                    max_bytes=settings.git_max_repo_bytes,
+                    max_files=settings.git_max_files,
+                ),
+                allow_http=settings.git_allow_http,
+                recheck_seconds=settings.subscription_recheck_seconds,
+            ),
+        ),
+        imports=ImportService(
+            store=store, keyring=keyring, clock=clock, auditor=auditor, workflows=workflows
+        ),
+        registries=RegistryService(
+            store=store,
+            client=registries,
+            guard=egress,
+            keyring=keyring,
+            clock=clock,
+            auditor=auditor,
+            allow_insecure=settings.registry_allow_insecure,
+        ),
+        pull_secrets=pull_secrets,
+        builds=builds,
+        audit=AuditTrail(store=store, paging=paging),
     )

@@ -11,6 +11,7 @@ from app.domain.diagnosis import Diagnosis, apply_fix, diagnose
 from app.domain.health import Health
 from app.domain.workflows import Workflow
 from app.ports import LiveStateStore, WorkflowStore
+from app.services.auditing import Auditor
 from app.services.principals import Principal
 from app.services.workflows import SavedCanvas, WorkflowService
 
@@ -20,9 +21,10 @@ class DiagnosisStore(WorkflowStore, LiveStateStore, Protocol):
 
 
 class DiagnosisService:
-    def __init__(self, *, store: DiagnosisStore, workflows: WorkflowService) -> None:
+    def __init__(self, *, store: DiagnosisStore, workflows: WorkflowService, auditor: Auditor) -> None:
         self._store = store
         self._workflows = workflows
+        self._auditor = auditor
 
     async def diagnose(self, principal: Principal, workflow_id: str, node_id: str) -> Diagnosis:
         workflow = await self._workflows.get(principal, workflow_id)
@@ -39,20 +41,27 @@ class DiagnosisService:
     async def apply_fix(
         self, principal: Principal, workflow_id: str, node_id: str, fix_id: str, expected_revision: int
     ) -> SavedCanvas:
-        """Recompute the diagnosis (a client's idea of the fix is never trusted) and save the fix."""
-        workflow = await self._workflows.get(principal, workflow_id)
-        diagnosis = await self._diagnose(workflow, node_id)
-        fix = next((c.fix for c in diagnosis.checks if c.fix and c.fix.id == fix_id), None)
-        if fix is None:
-            raise errors.Invalid.field(
-                "fixId", "no such fix is suggested for this node now; diagnose it again"
+        """Recompute the diagnosis (a client's idea of the fix is never trusted) and save the fix.
+
+        Audited as ``workflow.fix_node`` (the save itself also leaves its ``workflow.save`` entry)."""
+        async with self._auditor.action(
+            "workflow.fix_node", actor_id=principal.user_id, target_type="workflow", target_id=workflow_id
+        ) as record:
+            record.detail = {"node": node_id[:200], "fix": fix_id[:200]}
+            workflow = await self._workflows.get(principal, workflow_id)
+            record.workspace_id = workflow.workspace_id
+            diagnosis = await self._diagnose(workflow, node_id)
+            fix = next((c.fix for c in diagnosis.checks if c.fix and c.fix.id == fix_id), None)
+            if fix is None:
+                raise errors.Invalid.field(
+                    "fixId", "no such fix is suggested for this node now; diagnose it again"
+                )
+            nodes = tuple(apply_fix(n, fix) if n.id == node_id else n for n in workflow.canvas.nodes)
+            canvas = replace(workflow.canvas, nodes=nodes)
+            return await self._workflows.save(
+                principal,
+                workflow_id,
+                nodes=canvas.nodes,
+                edges=canvas.edges,
+                expected_revision=expected_revision,
             )
-        nodes = tuple(apply_fix(n, fix) if n.id == node_id else n for n in workflow.canvas.nodes)
-        canvas = replace(workflow.canvas, nodes=nodes)
-        return await self._workflows.save(
-            principal,
-            workflow_id,
-            nodes=canvas.nodes,
-            edges=canvas.edges,
-            expected_revision=expected_revision,
-        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -13,10 +14,11 @@ from app.auth.passwords import MAX_PASSWORD_BYTES, PasswordHasher
 from app.auth.tokens import TokenCodec, TokenError
 from app.domain.ids import new_id
 from app.domain.users import Session, User, UserRole
-from app.domain.workspaces import Workspace
+from app.domain.workspaces import Membership, Workspace
 from app.ports import Clock, SessionStore, UserStore, WorkspaceStore
 from app.services.auditing import Auditor
 from app.services.principals import Principal
+from app.services.signup import SignupPolicy, SignupRules
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL_LENGTH = 254
@@ -25,6 +27,10 @@ MAX_NAME_LENGTH = 100
 
 class IdentityStore(UserStore, SessionStore, WorkspaceStore, Protocol):
     pass
+
+
+# Resolves a bearer token of another scheme (a personal API token) to its principal.
+BearerResolver = Callable[[str], Awaitable[Principal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +82,21 @@ class IdentityService:
         clock: Clock,
         auditor: Auditor,
         policy: IdentityPolicy,
+        signup: SignupPolicy | None = None,
     ) -> None:
         self._store = store
+        self.signup = signup or SignupPolicy(SignupRules())
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
         self._auditor = auditor
         self._policy = policy
         self.cache = PrincipalCache(policy.session_cache_seconds)
+        self._schemes: dict[str, BearerResolver] = {}
 
-    async def register(self, *, email: str, password: str, name: str) -> SignedIn:
+    async def register(
+        self, *, email: str, password: str, name: str, invitation_token: str | None = None
+    ) -> SignedIn:
         email = _clean_email(email)
         name = name.strip()
         problems = []
@@ -103,8 +114,12 @@ class IdentityService:
             problems.append(errors.FieldError("password", f"must be at most {MAX_PASSWORD_BYTES} bytes"))
         if problems:
             raise errors.Invalid("the registration is not valid", problems)
+        self.signup.check_password_signup(email)
 
         async with self._auditor.action("auth.register", actor_id=None, target_type="user") as record:
+            if await self._store.get_user_by_email(email) is not None:
+                raise errors.Conflict("a user with this e-mail already exists")
+            grant = await self.signup.admit(email, invitation_token)
             now = self._clock.now()
             user = User(
                 id=new_id(),
@@ -122,19 +137,28 @@ class IdentityService:
             stored = await self._store.create_user(user, workspace)
             record.actor_id = record.target_id = stored.id
             record.workspace_id = workspace.id
+            if grant is not None:
+                await self._store.add_member(Membership(grant.workspace_id, stored.id, grant.role, now))
             return await self._open_session(stored)
 
     async def login(self, *, email: str, password: str) -> SignedIn:
         email = _clean_email(email)
+        self.signup.require_password_login()
         async with self._auditor.action("auth.login", actor_id=None, target_type="user") as record:
             user = await self._store.get_user_by_email(email)
             if user is None:
+                # The trail keeps the domain of an unknown address, never the address: people type
+                # passwords into the e-mail field, and the domain is enough to see an attack's target.
+                domain = email.rpartition("@")[2] if EMAIL_RE.match(email) else ""
+                record.detail = {"reason": "unknown account", "emailDomain": domain or "(not an e-mail)"}
                 await self._hasher.burn(password)
                 raise errors.Unauthenticated("the e-mail or password is wrong")
             record.target_id = user.id
             if not await self._hasher.verify(password, user.password_hash):
+                record.detail = {"reason": "wrong password"}
                 raise errors.Unauthenticated("the e-mail or password is wrong")
             if user.disabled:
+                record.detail = {"reason": "account disabled"}
                 raise errors.Unauthenticated("this account is disabled")
             record.actor_id = user.id
             return await self._open_session(user)
@@ -166,8 +190,15 @@ class IdentityService:
             await self._store.revoke_session(principal.session_id, self._clock.now())
             self.cache.clear()
 
+    def accept_bearer(self, prefix: str, resolver: BearerResolver) -> None:
+        """Resolve bearer tokens that start with ``prefix`` (personal API tokens) with ``resolver``."""
+        self._schemes[prefix] = resolver
+
     async def authenticate(self, token: str) -> Principal:
         """Resolve a bearer token; the session, the user and the roles are re-checked (briefly cached)."""
+        for prefix, resolver in self._schemes.items():
+            if token.startswith(prefix):
+                return await resolver(token)
         try:
             claims = self._tokens.verify(token, now=self._clock.now())
         except TokenError as exc:
@@ -187,6 +218,10 @@ class IdentityService:
         )
         self.cache.put(principal)
         return principal
+
+    def signed_in(self, user: User, session: Session) -> SignedIn:
+        """A fresh token for an existing session (the one-time code exchange of an OAuth sign-in)."""
+        return self._signed_in(user, session)
 
     async def _open_session(self, user: User) -> SignedIn:
         session = Session(id=new_id(), user_id=user.id, created_at=self._clock.now())

@@ -129,14 +129,26 @@ class TerminalService:
             return ticket
 
     async def redeem(self, ticket_id: str) -> ExecTicket:
-        """Take the ticket (once); its session and user must still be valid."""
+        """Take the ticket (once); its session and user must still be valid. A refusal is audited as a
+        failed ``exec.session`` (never with the ticket, a bearer secret)."""
         ticket = await self._store.consume_exec_ticket(ticket_id, now=self._clock.now())
         if ticket is None:
-            raise errors.Unauthenticated("the exec ticket is unknown, used or expired; ask for a new one")
+            refusal = errors.Unauthenticated("the exec ticket is unknown, used or expired; ask for a new one")
+            await self._auditor.refused("exec.session", refusal, actor_id=None, target_type="workflow")
+            raise refusal
         session = await self._store.get_session(ticket.session_id)
         user = await self._store.get_user(ticket.user_id)
         if session is None or not session.active or user is None or user.disabled:
-            raise errors.Unauthenticated("the session that asked for this ticket has ended")
+            refusal = errors.Unauthenticated("the session that asked for this ticket has ended")
+            await self._auditor.refused(
+                "exec.session",
+                refusal,
+                actor_id=ticket.user_id,
+                target_type="workflow",
+                target_id=ticket.workflow_id,
+                workspace_id=ticket.workspace_id,
+            )
+            raise refusal
         return ticket
 
     @asynccontextmanager

@@ -89,6 +89,24 @@ class WorkspaceService:
         self._principals.clear()
         return membership, user
 
+    async def set_member_role(
+        self, principal: Principal, *, workspace_id: str, user_id: str, role: MemberRole
+    ) -> Membership:
+        """Owners change a member's role; the last owner cannot be demoted (``CONFLICT``)."""
+        async with self._auditor.action(
+            "workspace.member.set_role",
+            actor_id=principal.user_id,
+            target_type="workspace",
+            target_id=workspace_id,
+            workspace_id=workspace_id,
+        ) as record:
+            workspace = await self.get(principal, workspace_id)
+            principal.require_manage(workspace.id)
+            record.detail = {"userId": user_id, "role": role.value}
+            membership = await self._store.set_member_role(workspace.id, user_id, role)
+        self._principals.clear()
+        return membership
+
     async def remove_member(self, principal: Principal, *, workspace_id: str, user_id: str) -> None:
         async with self._auditor.action(
             "workspace.member.remove",

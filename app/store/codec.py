@@ -298,6 +298,8 @@ def audit_to_doc(entry: AuditEntry) -> Document:
         "outcome": entry.outcome.value,
         "error_code": entry.error_code,
         "detail": dict(entry.detail),
+        "address": entry.address,
+        "user_agent": entry.user_agent,
     }
 
 
@@ -313,6 +315,8 @@ def audit_from_doc(doc: Mapping[str, Any]) -> AuditEntry:
         outcome=AuditOutcome(doc["outcome"]),
         error_code=doc.get("error_code"),
         detail={str(key): str(value) for key, value in (doc.get("detail") or {}).items()},
+        address=doc.get("address"),
+        user_agent=doc.get("user_agent"),
     )
 
 

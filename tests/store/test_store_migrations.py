@@ -14,6 +14,7 @@ import pytest
 from app.domain.health import HealthStatus
 from app.domain.workspaces import Scope
 from app.store import sqlite as sqlite_backend
+from app.store.codec import encode_datetime
 from app.store.common import SchemaTooNewError
 from app.store.opening import open_store
 from app.store.sqlite import MIGRATIONS, Migration, migrate, open_sqlite
@@ -90,7 +91,7 @@ async def test_reopening_applies_only_the_new_steps_and_keeps_the_data(tmp_path:
 
 async def test_migrate_returns_the_steps_it_applied(tmp_path: Path) -> None:
     store = await open_sqlite(str(tmp_path / "trellis.db"))
-    extra = Migration(len(MIGRATIONS) + 1, "an index", ("CREATE INDEX users_name ON users (name)",))
+    extra = Migration(ALL[-1] + 1, "an index", ("CREATE INDEX users_name ON users (name)",))
     try:
         assert await migrate(store._db) == []
         assert await migrate(store._db, (*MIGRATIONS, extra)) == [extra.number]
@@ -105,8 +106,8 @@ async def test_a_failing_step_rolls_back_every_pending_step(tmp_path: Path) -> N
     await (await open_sqlite(str(path), migrations=MIGRATIONS[:1])).close()
     broken = (
         *MIGRATIONS,
-        Migration(len(MIGRATIONS) + 1, "fine on its own", ("CREATE TABLE extra (x INTEGER)",)),
-        Migration(len(MIGRATIONS) + 2, "broken", ("CREATE TABLE broken (",)),
+        Migration(ALL[-1] + 1, "fine on its own", ("CREATE TABLE extra (x INTEGER)",)),
+        Migration(ALL[-1] + 2, "broken", ("CREATE TABLE broken (",)),
     )
 
     with pytest.raises(sqlite3.OperationalError):
@@ -339,3 +340,38 @@ async def test_mongo_database_from_before_live_state_upgrades(make: Make) -> Non
             await new.close()
     finally:
         await drop_mongo_database(url, name)
+
+
+async def test_audit_entries_from_before_origins_upgrade_without_an_address(
+    tmp_path: Path, make: Make
+) -> None:
+    path = tmp_path / "trellis.db"
+    await (await open_sqlite(str(path), migrations=[step for step in MIGRATIONS if step.number < 12])).close()
+    before = make.audit(workspace_id="ws-1")
+    async with aiosqlite.connect(path) as raw:  # a row as the code before step 12 wrote it
+        await raw.execute(
+            "INSERT INTO audit_events (id, at, actor_id, action, target_type, target_id, workspace_id, "
+            "outcome, error_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, '{}')",
+            (
+                before.id,
+                encode_datetime(before.at),
+                before.actor_id,
+                before.action,
+                before.target_type,
+                before.target_id,
+                before.workspace_id,
+                before.outcome.value,
+            ),
+        )
+        await raw.commit()
+    assert "audit_workspace_newest" not in await indexes(path, "audit_events")
+
+    new = await open_store(f"sqlite:///{path}")
+    try:
+        after = make.audit(workspace_id="ws-1", address="203.0.113.9", user_agent="curl/8")
+        await new.append_audit(after)
+        assert await new.list_audit(10) == [after, before]
+        assert before.address is None
+    finally:
+        await new.close()
+    assert "audit_workspace_newest" in await indexes(path, "audit_events")

@@ -108,12 +108,104 @@ async def _live_state(db: AsyncDatabase[Doc]) -> None:
     await db["exec_tickets"].create_index([("expires_at", 1)], name="exec_tickets_expiry")
 
 
+async def _git_credentials(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "git_credentials")
+    # name_lower is stored lower-cased, so a plain unique index makes names unique case-insensitively.
+    await db["git_credentials"].create_index(
+        [("workspace_id", 1), ("name_lower", 1)], unique=True, name="git_credentials_workspace_name"
+    )
+    await db["git_credentials"].create_index(
+        [("workspace_id", 1), ("host", 1)], name="git_credentials_workspace_host"
+    )
+
+
+async def _compose_imports(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "compose_imports")
+    await db["compose_imports"].create_index(
+        [("workspace_id", 1), ("created_at", -1)], name="compose_imports_workspace_newest"
+    )
+    await db["compose_imports"].create_index(
+        [("status", 1), ("updated_at", 1)], name="compose_imports_status_updated"
+    )
+
+
+async def _registries(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "registries", "registry_pull_secrets")
+    # name_lower is stored lower-cased, so a plain unique index makes names unique case-insensitively;
+    # the partial unique index allows one default per workspace.
+    await db["registries"].create_index(
+        [("workspace_id", 1), ("name_lower", 1)], unique=True, name="registries_workspace_name"
+    )
+    await db["registries"].create_index(
+        [("workspace_id", 1)],
+        unique=True,
+        partialFilterExpression={"is_default": True},
+        name="registries_one_default",
+    )
+    await db["registries"].create_index([("name_lower", 1), ("_id", 1)], name="registries_name")
+    await db["registry_pull_secrets"].create_index(
+        [("workflow_id", 1), ("registry_id", 1), ("namespace", 1)],
+        unique=True,
+        name="registry_pull_secrets_key",
+    )
+    await db["registry_pull_secrets"].create_index([("expires_at", 1)], name="registry_pull_secrets_expiry")
+    await db["registry_pull_secrets"].create_index(
+        [("registry_id", 1)], name="registry_pull_secrets_registry"
+    )
+
+
+async def _builds(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "builds")
+    await db["builds"].create_index(
+        [("workspace_id", 1), ("created_at", -1), ("_id", -1)], name="builds_workspace_newest"
+    )
+    await db["builds"].create_index(
+        [("workflow_id", 1), ("created_at", -1), ("_id", -1)], name="builds_workflow_newest"
+    )
+    await db["builds"].create_index(
+        [("status", 1), ("created_at", 1), ("_id", 1)], name="builds_status_created"
+    )
+
+
+async def _identities(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "user_identities", "oauth_states", "oauth_codes")
+    await db["user_identities"].create_index([("user_id", 1)], name="user_identities_user")
+    await db["oauth_states"].create_index([("expires_at", 1)], name="oauth_states_expiry")
+    await db["oauth_codes"].create_index([("expires_at", 1)], name="oauth_codes_expiry")
+
+
+async def _people(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "invitations", "api_tokens", "password_resets")
+    await db["invitations"].create_index(
+        [("workspace_id", 1), ("created_at", -1), ("_id", 1)], name="invitations_workspace_newest"
+    )
+    await db["api_tokens"].create_index(
+        [("user_id", 1), ("created_at", -1), ("_id", 1)], name="api_tokens_user_newest"
+    )
+    await db["api_tokens"].create_index([("workspace_id", 1)], name="api_tokens_workspace")
+    await db["password_resets"].create_index([("user_id", 1)], name="password_resets_user")
+
+
+async def _audit_origins(db: AsyncDatabase[Doc]) -> None:
+    # The address and user_agent fields need no schema; older entries simply lack them.
+    await db["audit_events"].create_index(
+        [("workspace_id", 1), ("at", -1), ("_id", -1)], name="audit_workspace_newest"
+    )
+
+
 MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(1, "users, sessions, workspaces and memberships", _identity),
     MongoMigration(2, "workflows and versions", _workflows),
     MongoMigration(3, "audit events", _audit),
     MongoMigration(4, "clusters, secret values and runs", _clusters_secrets_runs),
     MongoMigration(5, "node health, leases and exec tickets", _live_state),
+    MongoMigration(6, "git credentials", _git_credentials),
+    MongoMigration(7, "compose imports", _compose_imports),
+    MongoMigration(8, "registries", _registries),
+    MongoMigration(9, "builds", _builds),
+    MongoMigration(10, "user identities, OAuth states and one-time codes", _identities),
+    MongoMigration(11, "invitations, API tokens and password resets", _people),
+    MongoMigration(12, "audit event origins and workspace index", _audit_origins),
 )
 
 

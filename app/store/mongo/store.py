@@ -7,12 +7,21 @@ from collections.abc import Sequence
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError
 
+from app.store.mongo.api_tokens import MongoApiTokens
 from app.store.mongo.audit import MongoAudit
+from app.store.mongo.builds import MongoBuilds
 from app.store.mongo.clusters import MongoClusters
 from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import Doc
+from app.store.mongo.git import MongoGitCredentials
+from app.store.mongo.identities import MongoIdentities
+from app.store.mongo.imports import MongoImports
+from app.store.mongo.invitations import MongoInvitations
 from app.store.mongo.live import MongoLiveState
 from app.store.mongo.migrations import MIGRATIONS, MongoMigration, migrate
+from app.store.mongo.password_resets import MongoPasswordResets
+from app.store.mongo.people import MongoPeople
+from app.store.mongo.registries import MongoRegistries
 from app.store.mongo.runs import MongoRuns
 from app.store.mongo.secrets import MongoSecretValues
 from app.store.mongo.users import MongoUsers
@@ -25,6 +34,11 @@ DEFAULT_DATABASE = "trellis"
 
 class MongoStore(
     MongoUsers,
+    MongoIdentities,
+    MongoPeople,
+    MongoInvitations,
+    MongoApiTokens,
+    MongoPasswordResets,
     MongoWorkspaces,
     MongoWorkflows,
     MongoVersions,
@@ -33,6 +47,10 @@ class MongoStore(
     MongoSecretValues,
     MongoRuns,
     MongoLiveState,
+    MongoGitCredentials,
+    MongoImports,
+    MongoRegistries,
+    MongoBuilds,
 ):
     """The MongoDB store. Create it with :func:`open_mongo`; ``close()`` it when done."""
 

@@ -217,6 +217,244 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX exec_tickets_expiry ON exec_tickets (expires_at)",
         ),
     ),
+    Migration(
+        6,
+        "git credentials",
+        (
+            # name_lower carries the per-workspace unique name; host is stored normalised (lower case,
+            # IDNA); username is NULL when none was given. A workspace's credentials go with it.
+            """CREATE TABLE git_credentials (
+                id           TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                name         TEXT NOT NULL,
+                name_lower   TEXT NOT NULL,
+                host         TEXT NOT NULL,
+                kind         TEXT NOT NULL,
+                username     TEXT,
+                ciphertext   TEXT NOT NULL,
+                created_by   TEXT NOT NULL,
+                created_at   TEXT NOT NULL
+            ) STRICT""",
+            "CREATE UNIQUE INDEX git_credentials_workspace_name "
+            "ON git_credentials (workspace_id, name_lower)",
+            "CREATE INDEX git_credentials_workspace_host ON git_credentials (workspace_id, host)",
+        ),
+    ),
+    Migration(
+        7,
+        "compose imports",
+        (
+            # options, logs, candidates and analysis are JSON text (the analysis holds Secret key names,
+            # never values); commit_sha is NULL until the clone resolved the ref; secret_values_ciphertext
+            # holds the analysis's Secret values encrypted with the keyring (NULL when there are none).
+            # Imports go with their workspace.
+            """CREATE TABLE compose_imports (
+                id           TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                created_by   TEXT NOT NULL,
+                url          TEXT NOT NULL,
+                ref          TEXT,
+                path         TEXT,
+                options      TEXT NOT NULL,
+                status       TEXT NOT NULL,
+                percent      INTEGER NOT NULL,
+                logs         TEXT NOT NULL,
+                error        TEXT,
+                message      TEXT,
+                candidates   TEXT NOT NULL,
+                commit_sha   TEXT,
+                analysis     TEXT,
+                created_at   TEXT NOT NULL,
+                updated_at   TEXT NOT NULL,
+                revision     INTEGER NOT NULL,
+                secret_values_ciphertext TEXT
+            ) STRICT""",
+            "CREATE INDEX compose_imports_workspace_newest "
+            "ON compose_imports (workspace_id, created_at DESC)",
+            "CREATE INDEX compose_imports_status_updated ON compose_imports (status, updated_at)",
+        ),
+    ),
+    Migration(
+        8,
+        "registries",
+        (
+            # name_lower carries the per-workspace unique name; at most one default per workspace (a
+            # partial unique index); credentials_ciphertext is NULL for anonymous access; last_check is
+            # JSON text. A workspace's registries go with it.
+            """CREATE TABLE registries (
+                id                     TEXT PRIMARY KEY,
+                workspace_id           TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                name                   TEXT NOT NULL,
+                name_lower             TEXT NOT NULL,
+                type                   TEXT NOT NULL,
+                url                    TEXT NOT NULL,
+                insecure               INTEGER NOT NULL,
+                is_default             INTEGER NOT NULL,
+                credentials_ciphertext TEXT,
+                created_by             TEXT NOT NULL,
+                created_at             TEXT NOT NULL,
+                updated_at             TEXT NOT NULL,
+                last_check             TEXT
+            ) STRICT""",
+            "CREATE UNIQUE INDEX registries_workspace_name ON registries (workspace_id, name_lower)",
+            "CREATE UNIQUE INDEX registries_one_default ON registries (workspace_id) WHERE is_default = 1",
+            "CREATE INDEX registries_name ON registries (name_lower, id)",
+            # Image pull Secrets applied for a workflow's runs whose credentials expire (ECR), so they
+            # are refreshed in time; they go with their workflow and their registry.
+            """CREATE TABLE registry_pull_secrets (
+                workflow_id  TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+                registry_id  TEXT NOT NULL REFERENCES registries (id) ON DELETE CASCADE,
+                namespace    TEXT NOT NULL,
+                workspace_id TEXT NOT NULL,
+                cluster_id   TEXT NOT NULL,
+                expires_at   TEXT NOT NULL,
+                applied_at   TEXT NOT NULL,
+                PRIMARY KEY (workflow_id, registry_id, namespace)
+            ) STRICT, WITHOUT ROWID""",
+            "CREATE INDEX registry_pull_secrets_expiry ON registry_pull_secrets (expires_at)",
+            "CREATE INDEX registry_pull_secrets_registry ON registry_pull_secrets (registry_id)",
+        ),
+    ),
+    Migration(
+        9,
+        "builds",
+        (
+            # build_args, logs and lines_seen are JSON text; started_at is NULL while the build waits in
+            # the queue; cluster_id, registry_id and workflow_id are not foreign keys, so removing a
+            # cluster, a registry or a workflow keeps the history of its builds. Builds go with their
+            # workspace.
+            """CREATE TABLE builds (
+                id               TEXT PRIMARY KEY,
+                workspace_id     TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                created_by       TEXT NOT NULL,
+                cluster_id       TEXT NOT NULL,
+                registry_id      TEXT NOT NULL,
+                repo_url         TEXT NOT NULL,
+                ref              TEXT,
+                context_path     TEXT NOT NULL,
+                dockerfile_path  TEXT NOT NULL,
+                use_nixpacks     INTEGER NOT NULL,
+                target           TEXT,
+                build_args       TEXT NOT NULL,
+                image_repository TEXT NOT NULL,
+                image_name       TEXT NOT NULL,
+                image_tag        TEXT NOT NULL,
+                workflow_id      TEXT,
+                node_id          TEXT,
+                status           TEXT NOT NULL,
+                error_stage      TEXT,
+                message          TEXT,
+                percent          INTEGER NOT NULL,
+                digest           TEXT,
+                commit_sha       TEXT,
+                created_at       TEXT NOT NULL,
+                updated_at       TEXT NOT NULL,
+                started_at       TEXT,
+                finished_at      TEXT,
+                logs             TEXT NOT NULL,
+                trimmed          INTEGER NOT NULL,
+                lines_seen       TEXT NOT NULL,
+                owner            TEXT,
+                heartbeat_at     TEXT,
+                revision         INTEGER NOT NULL,
+                secret_deleted   INTEGER NOT NULL
+            ) STRICT""",
+            "CREATE INDEX builds_workspace_newest ON builds (workspace_id, created_at DESC, id DESC)",
+            "CREATE INDEX builds_workflow_newest ON builds (workflow_id, created_at DESC, id DESC)",
+            "CREATE INDEX builds_status_created ON builds (status, created_at, id)",
+        ),
+    ),
+    Migration(
+        10,
+        "user identities, OAuth states and one-time codes",
+        (
+            # A provider account (provider id, its subject) linked to a user; it goes with the user.
+            """CREATE TABLE user_identities (
+                provider   TEXT NOT NULL,
+                subject    TEXT NOT NULL,
+                user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                email      TEXT,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (provider, subject)
+            ) STRICT, WITHOUT ROWID""",
+            "CREATE INDEX user_identities_user ON user_identities (user_id)",
+            # Authorization requests in flight (id: the state's SHA-256) and one-time codes (id: the code's
+            # SHA-256); both live for minutes at most and are swept by expiry.
+            """CREATE TABLE oauth_states (
+                id            TEXT PRIMARY KEY,
+                provider      TEXT NOT NULL,
+                code_verifier TEXT NOT NULL,
+                nonce         TEXT,
+                redirect      TEXT NOT NULL,
+                invitation    TEXT,
+                expires_at    TEXT NOT NULL
+            ) STRICT""",
+            "CREATE INDEX oauth_states_expiry ON oauth_states (expires_at)",
+            """CREATE TABLE oauth_codes (
+                id         TEXT PRIMARY KEY,
+                user_id    TEXT NOT NULL,
+                session_id TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            ) STRICT""",
+            "CREATE INDEX oauth_codes_expiry ON oauth_codes (expires_at)",
+        ),
+    ),
+    Migration(
+        11,
+        "invitations, API tokens and password resets",
+        (
+            # Only SHA-256 hashes of the tokens are stored (the tokens are shown once). Invitations go
+            # with their workspace; API tokens with their user or workspace; resets with their user.
+            """CREATE TABLE invitations (
+                id           TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                email        TEXT NOT NULL,
+                role         TEXT NOT NULL,
+                token_hash   TEXT NOT NULL,
+                created_by   TEXT NOT NULL,
+                created_at   TEXT NOT NULL,
+                expires_at   TEXT NOT NULL,
+                accepted_at  TEXT,
+                accepted_by  TEXT,
+                revoked_at   TEXT
+            ) STRICT""",
+            "CREATE INDEX invitations_workspace_newest ON invitations (workspace_id, created_at DESC, id)",
+            """CREATE TABLE api_tokens (
+                id           TEXT PRIMARY KEY,
+                user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                name         TEXT NOT NULL,
+                role         TEXT NOT NULL,
+                token_hash   TEXT NOT NULL,
+                created_at   TEXT NOT NULL,
+                expires_at   TEXT,
+                last_used_at TEXT,
+                revoked_at   TEXT
+            ) STRICT""",
+            "CREATE INDEX api_tokens_user_newest ON api_tokens (user_id, created_at DESC, id)",
+            "CREATE INDEX api_tokens_workspace ON api_tokens (workspace_id)",
+            """CREATE TABLE password_resets (
+                id         TEXT PRIMARY KEY,
+                user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                token_hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                used_at    TEXT
+            ) STRICT""",
+            "CREATE INDEX password_resets_user ON password_resets (user_id)",
+        ),
+    ),
+    Migration(
+        12,
+        "audit event origins and workspace index",
+        (
+            # Where each audited request came from; NULL for entries written before this step and for
+            # work the server started itself.
+            "ALTER TABLE audit_events ADD COLUMN address TEXT",
+            "ALTER TABLE audit_events ADD COLUMN user_agent TEXT",
+            "CREATE INDEX audit_workspace_newest ON audit_events (workspace_id, at DESC, id DESC)",
+        ),
+    ),
 )
 
 _LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (

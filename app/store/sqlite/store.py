@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.store.sqlite.api_tokens import SqliteApiTokens
 from app.store.sqlite.audit import SqliteAudit
+from app.store.sqlite.builds import SqliteBuilds
 from app.store.sqlite.clusters import SqliteClusters
 from app.store.sqlite.connection import Database, connect
+from app.store.sqlite.git import SqliteGitCredentials
+from app.store.sqlite.identities import SqliteIdentities
+from app.store.sqlite.imports import SqliteImports
+from app.store.sqlite.invitations import SqliteInvitations
 from app.store.sqlite.live import SqliteLiveState
 from app.store.sqlite.migrations import MIGRATIONS, Migration, migrate
+from app.store.sqlite.password_resets import SqlitePasswordResets
+from app.store.sqlite.people import SqlitePeople
+from app.store.sqlite.registries import SqliteRegistries
 from app.store.sqlite.runs import SqliteRuns
 from app.store.sqlite.secrets import SqliteSecretValues
 from app.store.sqlite.users import SqliteUsers
@@ -19,6 +28,11 @@ from app.store.sqlite.workspaces import SqliteWorkspaces
 
 class SqliteStore(
     SqliteUsers,
+    SqliteIdentities,
+    SqlitePeople,
+    SqliteInvitations,
+    SqliteApiTokens,
+    SqlitePasswordResets,
     SqliteWorkspaces,
     SqliteWorkflows,
     SqliteVersions,
@@ -27,6 +41,10 @@ class SqliteStore(
     SqliteSecretValues,
     SqliteRuns,
     SqliteLiveState,
+    SqliteGitCredentials,
+    SqliteImports,
+    SqliteRegistries,
+    SqliteBuilds,
 ):
     """The embedded default store. Create it with :func:`open_sqlite`; ``close()`` it when done."""
 

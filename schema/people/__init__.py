@@ -1,0 +1,1 @@
+"""People: administering users, your sessions, personal API tokens and passwords."""
