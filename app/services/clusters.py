@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, replace
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -67,6 +68,19 @@ async def workflow_credentials(
     return unseal(keyring, cluster.credentials_ciphertext)
 
 
+_USERINFO = (
+    "must not carry a user name or password (user:password@host): the server URL is shown to every member; "
+    "give the credentials in their own fields"
+)
+
+
+def _has_userinfo(url: str) -> bool:
+    try:
+        return "@" in (urlsplit(url).netloc or "")
+    except ValueError:
+        return False
+
+
 def check_credentials(credentials: ClusterCredentials) -> str:
     """Refuse incomplete credentials with the field named; return the server URL to display."""
     kind = credentials.auth_type
@@ -85,12 +99,16 @@ def check_credentials(credentials: ClusterCredentials) -> str:
         except KubeconfigProblem as exc:
             path = "context" if credentials.context else "kubeconfig"
             raise errors.Invalid.field(path, str(exc)) from exc
+        if _has_userinfo(target.server):
+            raise errors.Invalid.field("kubeconfig", _USERINFO)
         return target.server
     if kind is ClusterAuthType.IN_CLUSTER:
         return IN_CLUSTER_SERVER
     problems = []
     if not credentials.server or not credentials.server.startswith("https://"):
         problems.append(errors.FieldError("server", "must be the https:// URL of the API server"))
+    elif _has_userinfo(credentials.server):
+        problems.append(errors.FieldError("server", _USERINFO))
     if not credentials.ca_data and not credentials.insecure_skip_tls_verify:
         problems.append(errors.FieldError("caData", "give the cluster's CA certificate (PEM)"))
     if kind is ClusterAuthType.TOKEN and not credentials.token:

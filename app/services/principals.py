@@ -65,6 +65,7 @@ class Principal:
             raise errors.Forbidden("only administrators can do this (and not with an API token)")
 
     def require_session(self) -> None:
-        """Managing credentials (sessions, API tokens, passwords, invitations) needs a signed-in session."""
+        """Managing credentials (sessions, API tokens, passwords, invitations) and opening a terminal need a
+        signed-in session."""
         if self.api_token_id is not None:
             raise errors.Forbidden("an API token cannot do this: sign in with your account")

@@ -93,6 +93,7 @@ class TerminalService:
                 raise errors.NotFound("workflow", request.workflow_id)
             record.workspace_id = workflow.workspace_id
             principal.require_write(workflow.workspace_id)  # a shell in a container is a write
+            principal.require_session()  # the ticket is redeemed against a signed-in session
             node = next((n for n in workflow.canvas.nodes if n.id == request.node_id), None)
             spec = resolve_kind(node.kind) if node else None
             if node is None or spec is None or spec.category != "workload":

@@ -164,3 +164,14 @@ async def test_the_trellis_client_uses_an_api_token(gql: GraphQLClient, live_ser
             return api.call(ME)
 
     assert (await asyncio.to_thread(call))["me"]["email"] == "ada@example.com"
+
+
+async def test_a_token_cannot_open_a_terminal(gql: GraphQLClient) -> None:
+    """A terminal is redeemed against a signed-in session, which a token has not: refused up front."""
+    owner = await gql.register("owner@example.com")
+    workspace = await team(gql, owner["token"])
+    workflow = await create_workflow(gql, owner["token"], workspace)
+    editor = (await _token(gql, owner["token"], workspace, "EDITOR"))["token"]
+    ticket = """mutation($i: CreateExecTicketInput!) { createExecTicket(input: $i) { ticket } }"""
+    request = {"workflowId": workflow, "nodeId": "web", "pod": "web-0", "container": "web"}
+    assert await code_of(gql, ticket, {"i": request}, token=editor) == "FORBIDDEN"

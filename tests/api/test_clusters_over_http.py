@@ -92,6 +92,21 @@ async def test_credentials_are_checked_and_never_returned(kube_api: Any, gql: Gr
         token=token,
     )
     assert garbage["extensions"]["code"] == "BAD_INPUT"
+    in_url = await gql.error(
+        REGISTER,
+        {
+            "input": {
+                "name": "x",
+                "authType": "TOKEN",
+                "server": "https://admin:hunter2@k8s.example.com:6443",
+                "token": "t",
+                "insecureSkipTlsVerify": True,
+            }
+        },
+        token=token,
+    )
+    assert [f["path"] for f in in_url["extensions"]["fields"]] == ["server"]
+    assert "hunter2" not in str(in_url)
     await register_kubeconfig(gql, token, kube_api, name="dup")
     dup = await gql.error(
         REGISTER,
