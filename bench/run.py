@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bench import api_saves, canvas_checks
+from bench import api_saves, canvas_checks, compose_analysis
 
 
 def main() -> None:
     canvas_checks.main()
     api_saves.main()
+    compose_analysis.main()
 
 
 if __name__ == "__main__":
