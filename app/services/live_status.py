@@ -122,10 +122,35 @@ class LiveStatusService:
                 await self._track_cluster(cluster_id)
 
     async def renew_leases(self) -> None:
-        """Keep the leases this process holds; take over those whose holder died; let go of lost ones."""
+        """Keep the leases this process holds; take over those whose holder died; let go of lost ones.
+        Runs that ended in other processes since the last renewal are learnt from the store first, so the
+        lease holder follows what another replica deployed (within one renewal interval)."""
         async with self._lock:
+            await self._learn_runs()
             for cluster_id in list(self._by_cluster):
                 await self._track_cluster(cluster_id)
+
+    async def _learn_runs(self) -> None:
+        """Under the lock: bring ``_by_cluster`` up to the latest finished run of every workflow."""
+        newest = {run.workflow_id: run for run in await self._store.latest_runs()}
+        latest = {w: run for w, run in newest.items() if run.status.finished}  # one executing: wait for it
+        known = {w: (c, r) for c, runs in self._by_cluster.items() for w, r in runs.items()}
+        for workflow_id, (cluster_id, run) in known.items():
+            newer = latest.get(workflow_id)
+            if workflow_id not in newest and workflow_id not in self._running:  # the workflow is gone
+                self._by_cluster[cluster_id].pop(workflow_id, None)
+                if self._tracker:
+                    await self._tracker.untrack(workflow_id)
+            elif newer is not None and newer.id != run.id and workflow_id not in self._running:
+                self._by_cluster[cluster_id].pop(workflow_id, None)
+                if self._tracker and (newer.cluster_id != cluster_id or not targets_of(newer)):
+                    await self._tracker.untrack(workflow_id)  # nothing left here to follow
+        for workflow_id, run in latest.items():
+            if workflow_id in self._running or not targets_of(run):
+                continue
+            current = self._by_cluster.get(run.cluster_id, {}).get(workflow_id)
+            if current is None or current.id != run.id:
+                self._by_cluster.setdefault(run.cluster_id, {})[workflow_id] = run
 
     async def _track_cluster(self, cluster_id: str) -> None:
         """Under the lock: track the workflows of a cluster when this process holds its lease (those

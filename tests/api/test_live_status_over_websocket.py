@@ -64,6 +64,16 @@ async def _until(subscription: Any, predicate: Any, limit: int = 200) -> dict[st
     raise AssertionError("the expected event never came")
 
 
+async def _finished(gql: GraphQLClient, token: str, run_id: str) -> str:
+    for _ in range(500):
+        answer = await gql.ok("query($id: ID!) { run(id: $id) { status } }", {"id": run_id}, token=token)
+        run = answer["run"]
+        if run["status"] not in ("PENDING", "RUNNING"):
+            return str(run["status"])
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
 def _healths(event: dict[str, Any]) -> dict[str, str]:
     return {n["nodeId"]: n["health"] for n in event["nodes"]}
 
@@ -119,3 +129,52 @@ async def test_a_change_seen_by_one_server_reaches_a_subscriber_of_another(
                     subscription, lambda e: e["type"] == "NODE_UPDATE" and _healths(e).get("web") == "HEALTHY"
                 )
     assert event["nodes"][0]["nodeId"] == "web"
+
+
+async def test_the_watching_server_follows_a_run_another_server_executed(
+    kube_api: Any,
+    redis_server: RedisServer,
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """The first server holds the cluster's watch lease; a later run executed by the second server adds a
+    node, and the first server learns of it from the store at its next lease renewal and watches it."""
+    kube_api.controllers.enable()
+    shared = settings.model_copy(update={"broadcast_url": redis_server.url, "watch_lease_seconds": 0.9})
+    async with httpx.AsyncClient(timeout=30) as http:
+        with serving(shared, clock=clock) as first_url, serving(shared, clock=clock) as second_url:
+            first, second = GraphQLClient(first_url, http), GraphQLClient(second_url, http)
+            token, wf = await _deploy(first, kube_api)
+            first_run = (await first.ok(RUN, {"id": wf}, token=token))["runWorkflow"]["run"]["id"]
+            await kube_api.controllers.reconcile()
+            assert await _finished(first, token, first_run) == "COMPLETED"  # the first server follows it
+            saved = await first.ok(
+                "query($id: ID!) { workflow(id: $id) { revision nodes { id kind position { x y } data } "
+                "edges { id source target sourceHandle targetHandle } } }",
+                {"id": wf},
+                token=token,
+            )
+            workflow = saved["workflow"]
+            api = node("api", "Deployment", name="api", image="nginx:1.27", replicas=1, port=81)
+            await first.ok(
+                "mutation($i: SaveWorkflowInput!) { saveWorkflow(input: $i) { workflow { id } } }",
+                {
+                    "i": {
+                        "id": wf,
+                        "nodes": [*workflow["nodes"], api],
+                        "edges": workflow["edges"],
+                        "expectedRevision": workflow["revision"],
+                    }
+                },
+                token=token,
+            )
+            async with subscribed(first_url, token) as subscription:
+                await subscription.start(STATUS, {"id": wf})
+                assert (await _until(subscription, lambda e: True))["type"] == "METADATA"
+                second_run = (await second.ok(RUN, {"id": wf}, token=token))["runWorkflow"]["run"]["id"]
+                assert await _finished(second, token, second_run) == "COMPLETED"
+                await kube_api.controllers.reconcile()  # the new Deployment's pods become ready
+                event = await _until(
+                    subscription, lambda e: e["type"] == "NODE_UPDATE" and _healths(e).get("api") == "HEALTHY"
+                )
+    assert event["nodes"][0]["nodeId"] == "api"

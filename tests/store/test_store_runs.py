@@ -512,3 +512,20 @@ async def test_latest_runs_gives_the_newest_run_of_every_workflow(store: Store, 
         newest[workflow.id] = run.id
     latest = await store.latest_runs()
     assert {run.workflow_id: run.id for run in latest} == newest
+
+
+async def test_the_newest_run_is_the_one_of_the_highest_version_even_at_one_instant(
+    store: Store, make: Make
+) -> None:
+    """Replicas' clocks (or one instant) cannot reorder runs: the later run snapshots the higher version."""
+    _, workspace, _ = await make.tenant(store)
+    scope = Scope.of([workspace.id])
+    workflow = make.workflow(workspace.id)
+    await store.insert_workflow(workflow)
+    instant = make.at()
+    ids = []
+    for name in ("run-z-first", "run-a-second"):  # ids that sort against the order they ran in
+        _, run = await store.start_run(scope, make.draft(), make.run(workflow, id=name, started_at=instant))
+        await store.save_run(replace(run, status=RunStatus.COMPLETED, completed_at=instant))
+        ids.append(run.id)
+    assert [run.id for run in await store.latest_runs()] == [ids[-1]]

@@ -119,9 +119,10 @@ class MongoRuns:
         return Page(items=items, has_next=len(docs) > first, total=total)
 
     async def latest_runs(self) -> list[Run]:
-        """The newest run of every workflow (all workspaces: for the server itself, at start)."""
+        """The newest run of every workflow (all workspaces: for the server itself): the run of the
+        highest version, as in SQLite."""
         pipeline: list[dict[str, Any]] = [
-            {"$sort": {"workflow_id": 1, "started_at": -1, "_id": -1}},
+            {"$sort": {"workflow_id": 1, "version": -1, "started_at": -1, "_id": -1}},
             {"$group": {"_id": "$workflow_id", "latest": {"$first": "$$ROOT"}}},
             {"$replaceRoot": {"newRoot": "$latest"}},
             {"$sort": {"workflow_id": 1}},

@@ -128,12 +128,13 @@ class SqliteRuns:
         return Page(items=items, has_next=len(rows) > first, total=int(total))
 
     async def latest_runs(self) -> list[Run]:
-        """The newest run of every workflow (all workspaces: for the server itself, at start)."""
+        """The newest run of every workflow (all workspaces: for the server itself). Newest is the run of
+        the highest version (every run snapshots a new one), so clocks that disagree cannot reorder them."""
         async with self._db.transaction(write=False) as tx:
             rows = await tx.rows(
                 "SELECT r.* FROM runs r WHERE r.id = ("
                 "SELECT r2.id FROM runs r2 WHERE r2.workflow_id = r.workflow_id "
-                "ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1) ORDER BY r.workflow_id"
+                "ORDER BY r2.version DESC, r2.started_at DESC, r2.id DESC LIMIT 1) ORDER BY r.workflow_id"
             )
         return [run_from_row(row) for row in rows]
 
