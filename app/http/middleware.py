@@ -7,9 +7,14 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability import context
+
 
 class RequestId:
-    """Give each request an id (or keep a sane incoming ``X-Request-ID``) and echo it in the response."""
+    """Give each request an id (or keep a sane incoming ``X-Request-ID``) and echo it in the response.
+
+    The id is also the request's context variable (``app.observability.context``) while it is served,
+    so every log record made for it carries the id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,7 +33,11 @@ class RequestId:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = context.request_id.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            context.request_id.reset(token)
 
 
 class BodyLimit:

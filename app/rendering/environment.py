@@ -15,6 +15,9 @@ structure are enforced here, not left to each template:
 
 from __future__ import annotations
 
+import os
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -88,15 +91,31 @@ def template_name(kind: str) -> str:
 
 
 def default_templates_dir() -> Path:
-    """The repository's ``templates/`` folder (next to the ``app`` package).
+    """Where the manifest templates are: the repository's ``templates/`` folder next to the ``app``
+    package (a checkout or an editable install), else the copy a wheel installs as data files under
+    ``<prefix>/share/trellis/templates`` (pyproject's ``tool.setuptools.data-files``).
 
-    Raises ``FileNotFoundError`` naming the place it looked when it is not there (for instance when only
-    the package was installed): pass the folder to ``ManifestRenderer`` instead.
+    Raises ``FileNotFoundError`` naming the places it looked when neither is there: pass the folder to
+    ``ManifestRenderer`` instead.
     """
-    here = Path(__file__).resolve().parents[2] / "templates"
-    if not here.is_dir():
-        raise FileNotFoundError(
-            f"the manifest templates folder was not found at {here}; copy templates/ next to the app "
-            "package or pass its path to ManifestRenderer(templates_dir=...)"
-        )
-    return here
+    candidates = [
+        Path(__file__).resolve().parents[2] / "templates",
+        *(Path(prefix) / "share" / "trellis" / "templates" for prefix in _install_prefixes()),
+    ]
+    for folder in candidates:
+        if folder.is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"the manifest templates folder was not found at {', '.join(map(str, candidates))}; install the "
+        "package from a wheel, copy templates/ next to the app package or pass its path to "
+        "ManifestRenderer(templates_dir=...)"
+    )
+
+
+def _install_prefixes() -> list[str]:
+    """The data folders a wheel's data files may have gone to (the environment's, then the user's)."""
+    prefixes = [sysconfig.get_path("data"), sys.prefix]
+    user_scheme = f"{os.name}_user"
+    if user_scheme in sysconfig.get_scheme_names():
+        prefixes.append(sysconfig.get_path("data", user_scheme))
+    return list(dict.fromkeys(prefixes))

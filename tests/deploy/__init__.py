@@ -1,0 +1,1 @@
+"""The container image and the Kubernetes manifests under deploy/."""
