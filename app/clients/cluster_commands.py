@@ -8,7 +8,9 @@ import sys
 
 import yaml
 
+from app.clients.credentials import stored_session
 from app.clients.kubeconfig_files import context_names, minified
+from app.clients.output import Exit, exit_code
 from app.clients.trellis_api import ApiError, TrellisApi
 
 REGISTER = """mutation($input: RegisterClusterInput!) { registerCluster(input: $input) {
@@ -29,10 +31,16 @@ def add_clusters(args: argparse.Namespace) -> int:
     failures = 0
     with TrellisApi(args.url, token=args.token) as api:
         try:
+            if api.token is None and not args.email:
+                session = stored_session(args.url)
+                if session is None:
+                    print(
+                        "give --token (or TRELLIS_TOKEN), --email to sign in, or run `trellis login` first",
+                        file=sys.stderr,
+                    )
+                    return Exit.NOT_SIGNED_IN
+                api.token = str(session["token"])
             if api.token is None:
-                if not args.email:
-                    print("give --token (or TRELLIS_TOKEN), or --email to sign in", file=sys.stderr)
-                    return 2
                 api.login(args.email, getpass.getpass(f"password for {args.email}: "))
             for context in contexts:
                 try:
@@ -64,5 +72,5 @@ def add_clusters(args: argparse.Namespace) -> int:
                 print(f"registered {cluster['name']} ({cluster['server']}) as {cluster['id']}: {state}")
         except ApiError as exc:
             print(str(exc), file=sys.stderr)
-            return 1
+            return exit_code(exc)
     return 1 if failures else 0

@@ -62,7 +62,7 @@ async def test_refuses_without_credentials_and_reports_api_errors(
     path = kube_api.kubeconfig(tmp_path / "config")
     assert (
         await asyncio.to_thread(main, ["clusters", "add", "--kubeconfig", str(path), "--url", live_server])
-        == 2
+        == 3  # not signed in: no token, no e-mail, no session kept by `trellis login`
     )
     code = await asyncio.to_thread(
         main, ["clusters", "add", "--kubeconfig", str(path), "--url", live_server, "--token", "forged"]
