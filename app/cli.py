@@ -1,10 +1,10 @@
-"""The ``trellis`` command: ``serve``, ``export-schema``, ``clusters add``."""
+"""The ``trellis`` command: ``serve``, ``export-schema``, ``rotate-keys``, and the API client commands
+(``clusters add``, ``login``, ``workflows``, ``import compose``, ``builds logs``: app/clients)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -16,7 +16,16 @@ DEFAULT_SDL = Path("schema/schema.graphql")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="trellis", description="Trellis: visual Kubernetes workflows")
+    from app.clients.commands import EXIT_CODES_HELP, add_api_commands
+    from app.ops.commands import add_ops_commands
+    from app.ops.release import add_release_command
+
+    parser = argparse.ArgumentParser(
+        prog="trellis",
+        description="Trellis: visual Kubernetes workflows",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the server (settings from TRELLIS_* variables)")
     serve.add_argument("--host", help="listen address (default: TRELLIS_HOST or 127.0.0.1)")
@@ -46,7 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--token", default=os.environ.get("TRELLIS_TOKEN"), help="access token (or TRELLIS_TOKEN)"
     )
     add.add_argument("--email", help="sign in with this e-mail instead of a token (asks for the password)")
+    add_api_commands(commands)  # login, logout, workflows, import, builds (app/clients/*_commands.py)
+    add_ops_commands(commands)  # backup, restore, docs (app/ops/)
+    add_release_command(commands)  # release-schema (app/ops/release.py)
     args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is not None:
+        return int(args.handler(args))
     if args.command == "serve":
         return _serve(args.host, args.port)
     if args.command == "rotate-keys":
@@ -62,17 +76,27 @@ def _serve(host: str | None, port: int | None) -> int:
     import uvicorn
 
     from app.main import create_app
+    from app.observability.logs import configure_logging
+    from app.observability.tracing import TracingUnavailable
+    from app.settings import LogFormat
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app(settings)
+    except TracingUnavailable as exc:
+        print(f"trellis: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(level=settings.log_level, json_lines=settings.resolved_log_format is LogFormat.JSON)
     print(f"Trellis GraphiQL: {settings.resolved_public_url}/graphql", flush=True)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # Uvicorn's records go through the root handler (text or JSON, with request ids)
         proxy_headers=False,  # X-Forwarded-For is read by app.http.origin, from TRELLIS_TRUSTED_PROXIES only
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
     return 0
 

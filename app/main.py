@@ -9,6 +9,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from typing import TypedDict
 
 from starlette.applications import Starlette
@@ -21,11 +22,17 @@ from app.events.bus import Backoff
 from app.events.opening import open_event_bus
 from app.git import GitCli
 from app.http import graphiql, health, oauth, terminal
+from app.http import metrics as metrics_route
 from app.http.middleware import BodyLimit, RequestId, WebSocketOrigins
 from app.http.origin import RequestOrigins
 from app.kube.gateway import KubeGateway
 from app.kube.tracking import KubeLiveTracker
 from app.kube.watching import WatchSettings
+from app.observability.metrics import Metrics
+from app.observability.operations import operation_metrics
+from app.observability.statuses import counting_statuses
+from app.observability.tracing import start_tracing
+from app.observability.watches import MeteredPools
 from app.ports import Clock
 from app.registry import HttpRegistryClient, RegistryEndpoints
 from app.rendering import ManifestRenderer, default_templates_dir
@@ -91,6 +98,9 @@ def create_app(
     """The whole server; ``deliveries`` replaces the log-only delivery of invitations and resets."""
     settings = settings or Settings()
     clock = clock or SystemClock()
+    metrics = Metrics()
+    tracing = start_tracing(settings.otel_enabled)  # without the `otel` extra: a clear error, at start
+    observers = [operation_metrics(metrics), *([tracing.extension] if tracing else [])]
     schema = build_schema(
         SchemaLimits(
             max_depth=settings.max_query_depth,
@@ -98,10 +108,15 @@ def create_app(
             max_aliases=settings.max_aliases,
             max_batch_operations=settings.max_batch_operations,
             document_cache_size=settings.document_cache_size,
-        )
+        ),
+        observers=observers,
     )
     page = graphiql.graphiql_page(graphql_path=GRAPHQL_PATH, assets_path=GRAPHIQL_ASSETS_PATH)
-    view = GraphQLView(schema, ide_page=lambda: page)
+    view = GraphQLView(
+        schema,
+        ide_page=lambda: page,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_seconds),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
@@ -109,6 +124,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             store = await open_store(effective.resolved_store_url)
             stack.push_async_callback(store.close)
+            if tracing is not None:
+                stack.callback(tracing.shutdown)  # the last spans are sent after everything else stopped
+            store = counting_statuses(store, metrics)  # run and build status changes, for /metrics
             bus = await stack.enter_async_context(
                 open_event_bus(
                     effective.broadcast_url,
@@ -145,8 +163,11 @@ def create_app(
                     ca_file=effective.registry_ca_file,
                 ),
             )
+            pools = MeteredPools(metrics)  # watch events and running watches, for /metrics
+            metrics.count_watches_with(pools.watch_count)
             tracker = KubeLiveTracker(
                 services.live,
+                pool_factory=pools,
                 watch_settings=WatchSettings(
                     backoff_initial_seconds=effective.watch_backoff_first_seconds,
                     backoff_max_seconds=effective.watch_backoff_max_seconds,
@@ -155,9 +176,12 @@ def create_app(
             services.live.attach(tracker)
 
             async def stop_background_work() -> None:
+                """After Uvicorn closed every subscription (1012) and let in-flight requests finish."""
                 await tasks.close()  # runs stop between waves (INTERRUPTED), lease renewal ends
-                await services.live.close()  # gives the watch leases back
-                await tracker.close()  # every watch of every cluster
+                try:
+                    await services.live.close()  # gives the watch leases back, so another replica takes over
+                finally:
+                    await tracker.close()  # every watch of every cluster, even if the store failed
 
             stack.push_async_callback(stop_background_work)  # before the bus and the store close
             await services.runs.sweep()
@@ -177,6 +201,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         *health.routes(),
+        *metrics_route.routes(metrics, token=settings.metrics_token.get_secret_value()),
         *terminal.routes(),
         *oauth.routes(),
         Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),

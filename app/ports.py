@@ -746,6 +746,30 @@ class BuildStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoreSnapshot:
+    """Every record of Trellis's own data in one store, as the backend keeps it (encrypted fields as their
+    ciphertexts), for ``trellis backup``/``restore``. ``tables`` maps each table (collection) to its rows
+    as JSON values; transient records (leases, exec tickets, OAuth states and codes, node health) are left
+    out. ``migration`` is the highest schema migration applied."""
+
+    backend: str  # "sqlite" or "mongodb": a snapshot is restored into the same kind of store
+    migration: int
+    tables: Mapping[str, Sequence[Mapping[str, Any]]]
+
+
+class BackupStore(Protocol):
+    async def export_all(self) -> StoreSnapshot:
+        """Every table, read as one consistent snapshot."""
+        ...
+
+    async def import_all(self, snapshot: StoreSnapshot) -> int:
+        """Write every row of ``snapshot`` in one atomic write and return how many; ``Conflict`` if the
+        store holds any record already, ``Invalid`` for another backend, another migration level or a
+        table or column this store does not have. Any failure writes nothing."""
+        ...
+
+
 class Store(
     UserStore,
     SessionStore,
@@ -766,6 +790,7 @@ class Store(
     ImportStore,
     RegistryStore,
     BuildStore,
+    BackupStore,
     Protocol,
 ):
     """The whole persistence port: one backend (SQLite or MongoDB) implements all of it."""

@@ -32,6 +32,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class Settings(BaseSettings):
     """Every knob of Trellis. README.md has the table of environment variables."""
 
@@ -51,6 +56,9 @@ class Settings(BaseSettings):
     websocket_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; none by default.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long a stopping server waits for in-flight requests before cancelling them (keep it below the
+    # pod's terminationGracePeriodSeconds); subscriptions are closed at once with 1012.
+    shutdown_timeout_seconds: int = Field(20, gt=0, le=3600)
 
     jwt_secret: SecretStr = SecretStr("")
     encryption_keys: SecretStr = SecretStr("")  # comma-separated Fernet keys, newest first
@@ -95,6 +103,7 @@ class Settings(BaseSettings):
     broadcast_reconnect_first_seconds: float = Field(1.0, gt=0)
     broadcast_reconnect_max_seconds: float = Field(30.0, gt=0)
     subscription_recheck_seconds: float = Field(5.0, gt=0, le=60)
+    ws_connection_init_seconds: float = Field(10.0, gt=0, le=300)  # no connection_init by then: 4408
     exec_ticket_seconds: float = Field(30.0, gt=0, le=300)
     watch_backoff_first_seconds: float = Field(5.0, gt=0)
     watch_backoff_max_seconds: float = Field(60.0, gt=0)
@@ -140,6 +149,9 @@ class Settings(BaseSettings):
     build_log_drain_seconds: float = Field(10.0, gt=0)  # how long a finished container's log may still come
 
     log_level: str = "INFO"
+    log_format: LogFormat | None = None  # default: text in development, JSON lines in production
+    metrics_token: SecretStr = SecretStr("")  # a bearer token /metrics asks for; empty: open
+    otel_enabled: bool = False  # OpenTelemetry traces of GraphQL operations (needs the `otel` extra)
 
     @field_validator(
         "cors_origins", "websocket_origins", "trusted_proxies", "signup_allowed_domains", mode="before"
@@ -176,6 +188,12 @@ class Settings(BaseSettings):
             if not self.encryption_keys.get_secret_value().strip():
                 raise ValueError("TRELLIS_ENCRYPTION_KEYS must be set in production")
         return self
+
+    @property
+    def resolved_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.TEXT if self.environment is Environment.DEVELOPMENT else LogFormat.JSON
 
     @property
     def resolved_store_url(self) -> str:

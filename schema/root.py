@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import strawberry
@@ -11,6 +12,7 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -119,7 +121,11 @@ class Subscription(LiveSubscription, GitImportSubscription, BuildSubscription):
     pass
 
 
-def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
+def build_schema(
+    limits: SchemaLimits | None = None, *, observers: Sequence[Callable[[], SchemaExtension]] = ()
+) -> strawberry.Schema:
+    """The schema with ``limits``; ``observers`` are extension factories that watch every operation
+    (metrics, tracing) and run first, so they also see the operations the limits refuse."""
     limits = limits or SchemaLimits()
     return TrellisSchema(
         query=Query,
@@ -128,6 +134,7 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
         types=[ErrorCode],
         config=StrawberryConfig(batching_config={"max_operations": limits.max_batch_operations}),
         extensions=[
+            *observers,
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),

@@ -80,6 +80,7 @@ ROUTE_ACTIONS = {
 READ_ONLY_ROUTES = {
     "/healthz",
     "/readyz",
+    "/metrics",
     "/graphql",  # its mutations are checked above
     "/graphiql-assets",
     "/v1/auth/oauth/{provider}/authorize",  # only starts a sign-in (a pending state); the callback is audited

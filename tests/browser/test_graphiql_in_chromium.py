@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -42,35 +41,14 @@ from strawberry.asgi import GraphQL
 from websockets.sync.client import ClientConnection, connect
 
 from app.http.graphiql import graphiql_assets_app, graphiql_page
+from tests.browser.chromium import CHROMIUM_FLAGS, chromium
 
 pytestmark = pytest.mark.browser
 
 GRAPHQL_PATH = "/graphql"
 ASSETS_PATH = "/graphiql-assets"
 TOKEN = "Bearer trellis-browser-test"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--remote-debugging-port=0",
-    "--window-size=1280,900",
-)
-
-
-def _chromium() -> str:
-    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is required in CI for the GraphiQL browser test: apt-get install -y chromium")
-    pytest.skip("Chromium is not installed (apt-get install -y chromium) and CI is not set")
+CDP_FLAGS = (*CHROMIUM_FLAGS, "--remote-debugging-port=0", "--window-size=1280,900")
 
 
 # --- the local stand-in for the app ----------------------------------------------------------------------
@@ -270,10 +248,10 @@ class Page:
 
 @pytest.fixture(scope="module")
 def devtools() -> Iterator[DevTools]:
-    chromium = _chromium()
+    binary = chromium()
     with tempfile.TemporaryDirectory(prefix="trellis-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            [binary, *CDP_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stopped as one below

@@ -144,7 +144,7 @@ class MongoPeople:
                     {"$set": {"personal": False}, "$inc": {"member_seq": 1}},
                     session=session,
                 )
-            for name in ("sessions", "api_tokens", "password_resets", "memberships"):
+            for name in ("sessions", "api_tokens", "password_resets", "memberships", "user_identities"):
                 await self._m.db[name].delete_many({"user_id": user_id}, session=session)
             await self._m.users.delete_one({"_id": user_id}, session=session)
             return deleted

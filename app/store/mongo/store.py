@@ -9,6 +9,7 @@ from pymongo.errors import ConfigurationError
 
 from app.store.mongo.api_tokens import MongoApiTokens
 from app.store.mongo.audit import MongoAudit
+from app.store.mongo.backup import MongoBackup
 from app.store.mongo.builds import MongoBuilds
 from app.store.mongo.clusters import MongoClusters
 from app.store.mongo.connection import MongoDatabase, translate_errors
@@ -51,6 +52,7 @@ class MongoStore(
     MongoImports,
     MongoRegistries,
     MongoBuilds,
+    MongoBackup,
 ):
     """The MongoDB store. Create it with :func:`open_mongo`; ``close()`` it when done."""
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from app.store.sqlite.api_tokens import SqliteApiTokens
 from app.store.sqlite.audit import SqliteAudit
+from app.store.sqlite.backup import SqliteBackup
 from app.store.sqlite.builds import SqliteBuilds
 from app.store.sqlite.clusters import SqliteClusters
 from app.store.sqlite.connection import Database, connect
@@ -45,6 +46,7 @@ class SqliteStore(
     SqliteImports,
     SqliteRegistries,
     SqliteBuilds,
+    SqliteBackup,
 ):
     """The embedded default store. Create it with :func:`open_sqlite`; ``close()`` it when done."""
 
