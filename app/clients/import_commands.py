@@ -1,11 +1,13 @@
 """`trellis import compose FILE…`: a Docker Compose project on disk into a new workflow (`importCompose`),
 or with ``--dry-run`` only analysed (`analyzeCompose`). The project's other files (``env_file``s,
-``configs``/``secrets`` files, ``include``d and ``extends``-ed files, single-file bind mounts), relative to
-the first file's folder, are found by analysing the project locally first, and sent as ``projectFiles``."""
+``configs``/``secrets`` files, ``include``d and ``extends``-ed files, bind-mounted files and folders),
+relative to the first file's folder, are found by analysing the project locally first, and sent as
+``projectFiles``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from app.clients.connection import add_api_options, api_command
 from app.clients.output import Exit, Output, table
 from app.clients.trellis_api import TrellisApi
 from app.compose import analyze
-from app.compose.project import MAX_PROJECT_FILE_BYTES, resolve
+from app.compose.project import MAX_LISTED_ENTRIES, MAX_PROJECT_FILE_BYTES, resolve
 
 ISSUE = "code message service field"
 IMPORT = f"""mutation($input: ImportComposeInput!) {{ importCompose(input: $input) {{
@@ -88,6 +90,19 @@ class DiskProject:
     def is_dir(self, path: str) -> bool:
         target = self._path(path)
         return target is not None and target.is_dir()
+
+    def list_dir(self, path: str) -> list[str] | None:
+        target = self.root if path in ("", ".") else self._path(path)
+        if target is None or not target.is_dir():
+            return None
+        found: list[str] = []
+        entries = 0
+        for folder, folders, names in os.walk(target):  # links to folders are not walked
+            entries += len(folders) + len(names)
+            if entries > MAX_LISTED_ENTRIES:
+                return None
+            found += [(Path(folder) / name).relative_to(target).as_posix() for name in names]
+        return sorted(found)
 
 
 @dataclass(frozen=True)

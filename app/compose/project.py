@@ -1,6 +1,6 @@
 """The files of a compose project besides the compose files themselves: ``.env`` and ``env_file`` files,
-``configs`` and ``secrets`` given by ``file``, ``include``d and ``extends``-ed compose files, single-file
-bind mounts and build contexts.
+``configs`` and ``secrets`` given by ``file``, ``include``d and ``extends``-ed compose files, bind-mounted
+files and folders, and build contexts.
 
 Pasted projects hand them over as a mapping (:class:`FilesInMemory`); a cloned repository supplies its own
 reader (the Git adapter). Paths are POSIX, relative to the project root; nothing may escape the root.
@@ -16,10 +16,15 @@ from typing import Protocol
 MAX_PROJECT_FILE_BYTES = 1024 * 1024
 """The largest project file read (an env file, a config, a bind-mounted file)."""
 
+MAX_LISTED_ENTRIES = 256
+"""The most entries (files and sub-folders, at every depth) a folder may hold to be listed."""
+
 
 class ProjectFiles(Protocol):
     """Read access to a project's files. ``read`` gives None for a file that is missing, too large, not
-    text, or outside the root; ``exists`` and ``is_dir`` tell what is there without reading it."""
+    text, or outside the root; ``exists`` and ``is_dir`` tell what is there without reading it;
+    ``list_dir`` gives the files under a folder (paths relative to it, sorted, sub-folders walked), or
+    None when it is not a folder inside the root or holds more than :data:`MAX_LISTED_ENTRIES` entries."""
 
     @property
     def from_repository(self) -> bool:
@@ -32,6 +37,8 @@ class ProjectFiles(Protocol):
     def exists(self, path: str) -> bool: ...
 
     def is_dir(self, path: str) -> bool: ...
+
+    def list_dir(self, path: str) -> list[str] | None: ...
 
 
 def resolve(base_dir: str, path: str) -> str | None:
@@ -82,6 +89,20 @@ class FilesInMemory:
             return path in ("", ".")
         prefix = key.rstrip("/") + "/"
         return any(name.startswith(prefix) for name in self.files)
+
+    def list_dir(self, path: str) -> list[str] | None:
+        if not self.is_dir(path):
+            return None
+        key = self._key(path)
+        prefix = key + "/" if key else ""
+        found = sorted(name[len(prefix) :] for name in self.files if name.startswith(prefix))
+        folders = {posixpath.dirname(name) for name in found}
+        for folder in list(folders):
+            while folder:
+                folders.add(folder)
+                folder = posixpath.dirname(folder)
+        folders.discard("")
+        return found if len(found) + len(folders) <= MAX_LISTED_ENTRIES else None
 
 
 NO_FILES = FilesInMemory()

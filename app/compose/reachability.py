@@ -6,7 +6,8 @@ Kubernetes a name resolves only through a Service, and a Service needs its ports
 
 1. ``EXPOSE`` in the Dockerfile of its build context (when the project holds it);
 2. ``<service>:<port>`` written in another service's environment, command, entrypoint or a file it mounts
-   from the project (``proxy_pass http://backend:8000;`` in an nginx.conf);
+   from the project (``proxy_pass http://backend:8000;`` in an nginx.conf), alone or in a folder mounted as
+   configuration (``targets: ['app:8080']`` in a mounted ``/etc/prometheus``);
 3. the usual port of a well-known image (5432 for postgres…), when another service names it or depends
    on it.
 
@@ -15,14 +16,16 @@ Each inference is reported, with where the port came from, so the user can check
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.compose.file_mounts import FOLDER_MAX_FILES, is_configuration
 from app.compose.merging import as_map
 from app.compose.project import ProjectFiles, resolve
-from app.compose.storage import volume_items
+from app.compose.storage import VolumeItem, volume_items
 
 USUAL_PORTS: Mapping[str, int] = {
     "postgres": 5432,
@@ -117,9 +120,25 @@ def _texts(services: Mapping[str, Any], project: ProjectFiles, base_dir: str) ->
             if item.type != "bind" or not item.source:
                 continue
             path = resolve(base_dir, item.source)
-            text = project.read(path) if path else None
-            if text is not None:
+            for text in _mounted_texts(item, path, project) if path is not None else ():
                 yield owner, text
+
+
+def _mounted_texts(item: VolumeItem, path: str, project: ProjectFiles) -> Iterator[str]:
+    """The text of a bind-mounted file, or of the files of a bind-mounted folder mounted as configuration
+    (at most :data:`~app.compose.file_mounts.FOLDER_MAX_FILES` of them, as the translation mounts it)."""
+    if not project.is_dir(path):
+        text = project.read(path)
+        if text is not None:
+            yield text
+        return
+    names = project.list_dir(path) if is_configuration(item) else None
+    if names is None or len(names) > FOLDER_MAX_FILES:
+        return
+    for name in names:
+        text = project.read(posixpath.join(path, name))
+        if text is not None:
+            yield text
 
 
 def _reference(name: str) -> re.Pattern[str]:

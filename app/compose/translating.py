@@ -5,7 +5,7 @@ Each service becomes a workload (a Job for one-shot services — ``restart: "no"
 ``service_completed_successfully`` —, a StatefulSet when it owns a named volume or runs a known stateful
 image, else a Deployment), with a Service for its ports, a ConfigMap and a Secret for its environment,
 claims for its named volumes (:mod:`~app.compose.storage`), ConfigMaps and Secrets for its configs,
-secrets and single-file bind mounts (:mod:`~app.compose.file_mounts`), a build configuration
+secrets and bind-mounted files and folders (:mod:`~app.compose.file_mounts`), a build configuration
 (:mod:`~app.compose.builds`), its container settings (:mod:`~app.compose.containers`) and dependency
 edges (:mod:`~app.compose.dependencies`). Names are DNS-1123 slugs, collisions resolved in a fixed
 order, so the same project always gives the same canvas.
@@ -267,8 +267,7 @@ def _service(
         _mount(name, item.path, mount, node_id, made, problems, out)
     for item in items:
         if item.type == "bind" and item.source:
-            mounted = files.bind(name, slug, item)
-            if mounted is not None:
+            for mounted in files.bind(name, slug, item):
                 _mount(name, item.path, mounted.mount, mounted.node_id, made, problems, out)
     for kind_of_file in (CONFIGS, SECRETS):
         for index, mounted in enumerate(files.objects(kind_of_file, name, service)):

@@ -3,7 +3,9 @@
 Paths are POSIX and relative to the repository root. Nothing outside the root is ever read: a path
 that climbs out is refused before touching the disk, and a path whose real location (symbolic links
 followed) lies outside the root reads as missing. Files larger than the limit, or not UTF-8 text, read
-as None too.
+as None too. Listing a folder walks it without following links to folders; a link to a file is listed
+only when the file it names is inside the root; the walk stops (and lists nothing) past
+``MAX_LISTED_ENTRIES`` entries.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from app.compose.project import MAX_PROJECT_FILE_BYTES, resolve
+from app.compose.project import MAX_LISTED_ENTRIES, MAX_PROJECT_FILE_BYTES, resolve
 
 
 class DirectoryProjectFiles:
@@ -65,3 +67,37 @@ class DirectoryProjectFiles:
     def is_dir(self, path: str) -> bool:
         real = self._inside(path)
         return real is not None and real.is_dir()
+
+    def list_dir(self, path: str) -> list[str] | None:
+        real = self._inside(path)
+        if real is None or not real.is_dir():
+            return None
+        found: list[str] = []
+        pending = [(real, "")]
+        seen = 0
+        while pending:
+            folder, prefix = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                seen += 1
+                if seen > MAX_LISTED_ENTRIES:
+                    return None
+                name = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((Path(entry.path), name + "/"))
+                elif entry.is_file(follow_symlinks=False) or self._linked_file(entry):
+                    found.append(name)
+        return sorted(found)
+
+    def _linked_file(self, entry: os.DirEntry[str]) -> bool:
+        """Whether ``entry`` is a symbolic link to a regular file inside the root."""
+        if not entry.is_symlink():
+            return False
+        try:
+            target = Path(entry.path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return False
+        return target.is_relative_to(self._root) and target.is_file()

@@ -181,28 +181,59 @@ def test_n8n_postgres_worker() -> None:
 
 def test_kompose_configmap_file_configs() -> None:
     """Single files bind-mounted (one nested, one read-write) in one ConfigMap, each at its target; the
-    bind-mounted folder reported."""
+    certificates (by name, ``*.pem``) in a Secret instead, the bind-mounted ``/certs`` folder's too."""
     result = _analysed("kompose/configmap-file-configs")
     assert _nodes(result) == {
         "busy-svc": ("Service", "busy"),
+        "busy-files-secret": ("Secret", "busy-files-secret"),
         "busy-files": ("ConfigMap", "busy-files"),
         "busy": ("Deployment", "busy"),
     }
-    assert _edges(result) == {("busy-svc", "busy", None, None), ("busy-files", "busy", None, None)}
+    assert _edges(result) == {
+        ("busy-svc", "busy", None, None),
+        ("busy-files", "busy", None, None),
+        ("busy-files-secret", "busy", None, None),
+    }
     assert _data(result, "busy-files")["data"] == {
-        "cert2.pem": "content from file cert2.pem",
         "auth.txt": "content from file auth.txt\n",
         "users.php": "content from file users.php\n",
     }
+    assert [k["name"] for k in _data(result, "busy-files-secret")["keys"]] == ["cert1.pem", "cert2.pem"]
+    assert result.secret_values == {
+        "busy-files-secret": {
+            "cert1.pem": "content of file cert1.pem\n",
+            "cert2.pem": "content from file cert2.pem",
+        }
+    }
     assert _mounts(_data(result, "busy")) == {
-        ("busy-files", "/certs/cert2.pem", "cert2.pem"),
+        ("busy-files-secret", "/certs/cert1.pem", "cert1.pem"),
+        ("busy-files-secret", "/certs/cert2.pem", "cert2.pem"),
         ("busy-files", "/auth.txt", "auth.txt"),
         ("busy-files", "/users.php", "users.php"),
     }
     assert [p["port"] for p in _data(result, "busy-svc")["ports"]] == [8080, 8025]
-    assert [(w.code, w.field) for w in result.warnings] == [
-        ("BIND_MOUNT_NOT_SUPPORTED", "services.busy.volumes[0]")
-    ]
+    assert result.warnings == ()
+
+
+def test_prometheus_grafana_config_folders() -> None:
+    """Read-write folders bound where configuration lives (``/etc/...``): each file mounted at its path
+    from the service's ConfigMap of files."""
+    result = _analysed("awesome-compose/prometheus-grafana")
+    nodes = _nodes(result)
+    assert nodes["prometheus-files"] == ("ConfigMap", "prometheus-files")
+    assert nodes["grafana-files"] == ("ConfigMap", "grafana-files")
+    assert {("prometheus-files", "prometheus", None, None), ("grafana-files", "grafana", None, None)} <= (
+        _edges(result)
+    )
+    assert list(_data(result, "prometheus-files")["data"]) == ["prometheus.yml"]
+    assert "url: http://prometheus:9090" in _data(result, "grafana-files")["data"]["datasource.yml"]
+    assert ("prometheus-files", "/etc/prometheus/prometheus.yml", "prometheus.yml") in _mounts(
+        _data(result, "prometheus")
+    )
+    assert _mounts(_data(result, "grafana")) == {
+        ("grafana-files", "/etc/grafana/provisioning/datasources/datasource.yml", "datasource.yml")
+    }
+    assert result.warnings == ()
 
 
 def test_compose_go_full_example_configs_and_secrets() -> None:

@@ -1,5 +1,7 @@
 """Single-file bind mounts from the project become one ConfigMap per service, each file mounted at exactly
-its target; folders, host paths and files that cannot be read are reported with the reason."""
+its target; data folders (read-write, not where configuration lives: see
+test_translation_mounts_bind_folders), host paths and files that cannot be read are reported with the
+reason."""
 
 from app.compose.project import MAX_PROJECT_FILE_BYTES
 from tests.compose.translated import manifest, pod, rendered, translated
