@@ -2,9 +2,12 @@
 exchange, id_token verification against the provider's JWKS, and the profile (userinfo, id_token claims,
 or GitHub's ``/user`` and ``/user/emails``).
 
-Every request goes through the egress guard first (an httpx request hook on Authlib's
-``AsyncOAuth2Client``), redirects are never followed and proxies from the environment are ignored. Plain
-``http://`` is accepted only for loopback providers (tests, a provider on the same host).
+Every request — discovery, the token exchange, the JWKS, userinfo, GitHub's API — goes through the egress
+guard and then connects only to an address the guard checked (Authlib's ``AsyncOAuth2Client`` runs on a
+:class:`~app.net.pinned_http.PinnedTransport`: the name is not resolved again, it stays the ``Host`` header
+and the TLS server name), so a DNS answer that changes between the check and the connection cannot lead
+elsewhere. Redirects are never followed and proxies from the environment are ignored. Plain ``http://`` is
+accepted only for loopback providers (tests, a provider on the same host).
 
 id_tokens are verified with joserfc (Authlib's JOSE library; ``authlib.jose`` is deprecated): signature
 with an asymmetric algorithm the key set holds (``none`` and HMAC refused), ``iss`` equal to the
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,8 +36,9 @@ from joserfc.jwt import ClaimsOption
 
 from app import errors
 from app.domain.identities import ClaimMapping, Profile, ProviderConfig, ProviderType, SignInFailure
-from app.net import EgressGuard, EgressRefused
+from app.net import EgressGuard, EgressRefused, ResolvedTarget
 from app.net.addresses import AddressClass, classify
+from app.net.pinned_http import PinnedTransport
 from app.ports import Clock, OAuthFailed
 
 log = logging.getLogger(__name__)
@@ -61,12 +66,21 @@ class Endpoints:
 
 
 class AuthlibOAuthGateway:
-    """The ``OAuthGateway`` port over Authlib's httpx client; one per server (it holds the caches)."""
+    """The ``OAuthGateway`` port over Authlib's httpx client; one per server (it holds the caches).
+    ``tls`` verifies providers' certificates (the system's CAs when None)."""
 
-    def __init__(self, *, guard: EgressGuard, clock: Clock, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        guard: EgressGuard,
+        clock: Clock,
+        timeout_seconds: float,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self._guard = guard
         self._clock = clock
         self._timeout = timeout_seconds
+        self._tls = tls if tls is not None else httpx2.create_ssl_context(trust_env=False)  # loaded once
         self._discovered: dict[str, tuple[float, Endpoints]] = {}
         self._key_sets: dict[str, tuple[float, dict[str, Any]]] = {}
 
@@ -128,18 +142,19 @@ class AuthlibOAuthGateway:
             follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            event_hooks={"request": [self._check_egress]},
+            transport=PinnedTransport(self._checked, tls=self._tls),
         )
 
-    async def _check_egress(self, request: httpx2.Request) -> None:
-        """Every request of the client, before it connects: the guard decides; http:// only to loopback."""
-        url = str(request.url)
+    async def _checked(self, url: str) -> ResolvedTarget:
+        """Every request of the client, before it connects: the guard decides (the transport then connects
+        to the addresses it checked); http:// only to loopback."""
         try:
             target = await self._guard.check_url(url, schemes=("https", "http"))
         except (EgressRefused, errors.Unavailable) as exc:
-            raise _Refused(f"{_origin(request)} is refused: {exc.message}") from exc
+            raise _Refused(f"{_origin(url)} is refused: {exc.message}") from exc
         if target.scheme == "http" and not all(_is_loopback(a) for a in target.addresses):
-            raise _Refused(f"{_origin(request)}: identity providers are reached over https:// only")
+            raise _Refused(f"{_origin(url)}: identity providers are reached over https:// only")
+        return target
 
     async def _endpoints(self, client: AsyncOAuth2Client, provider: ProviderConfig) -> Endpoints:
         if provider.type is not ProviderType.OIDC:
@@ -320,8 +335,9 @@ def _profile(claims: Mapping[str, Any], mapping: ClaimMapping) -> Profile:
     )
 
 
-def _origin(request: httpx2.Request) -> str:
-    return f"{request.url.scheme}://{request.url.host}:{request.url.port or ''}".rstrip(":")
+def _origin(url: str) -> str:
+    parts = httpx2.URL(url)
+    return f"{parts.scheme}://{parts.host}:{parts.port or ''}".rstrip(":")
 
 
 def _reason(exc: BaseException) -> str:

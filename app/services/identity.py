@@ -14,7 +14,7 @@ from app.auth.passwords import MAX_PASSWORD_BYTES, PasswordHasher
 from app.auth.tokens import TokenCodec, TokenError
 from app.domain.ids import new_id
 from app.domain.users import Session, User, UserRole
-from app.domain.workspaces import Membership, Workspace
+from app.domain.workspaces import Workspace
 from app.ports import Clock, SessionStore, UserStore, WorkspaceStore
 from app.services.auditing import Auditor
 from app.services.principals import Principal
@@ -134,11 +134,12 @@ class IdentityService:
             workspace = Workspace(
                 id=new_id(), name=f"{name}'s workspace", personal=True, created_by=user.id, created_at=now
             )
-            stored = await self._store.create_user(user, workspace)
+            if grant is None:
+                stored = await self._store.create_user(user, workspace)
+            else:  # the account, the invitation used up and its membership: one atomic write
+                stored = await self.signup.create_invited(grant, user, workspace)
             record.actor_id = record.target_id = stored.id
             record.workspace_id = workspace.id
-            if grant is not None:
-                await self._store.add_member(Membership(grant.workspace_id, stored.id, grant.role, now))
             return await self._open_session(stored)
 
     async def login(self, *, email: str, password: str) -> SignedIn:

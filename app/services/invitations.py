@@ -18,9 +18,11 @@ from urllib.parse import quote
 
 from app import errors
 from app.auth.opaque_tokens import INVITATION_PREFIX, matches, mint, token_id
+from app.domain.identities import UserIdentity
 from app.domain.invitations import Invitation, InvitationStatus
-from app.domain.workspaces import MemberRole, Membership
-from app.ports import Clock, InvitationStore, UserStore, WorkspaceStore
+from app.domain.users import User
+from app.domain.workspaces import MemberRole, Membership, Workspace
+from app.ports import Clock, InvitationStore, SignupGrant, UserStore, WorkspaceStore
 from app.services.auditing import Auditor
 from app.services.identity import EMAIL_RE, MAX_EMAIL_LENGTH, PrincipalCache
 from app.services.principals import Principal
@@ -77,8 +79,10 @@ class LogInvitationNotifier:
 
 @dataclass(frozen=True, slots=True)
 class InvitationGrant:
-    """What an accepted invitation gives: membership of ``workspace_id`` with ``role``."""
+    """What invitation ``invitation_id`` gives (accepted, or checked for a sign-up): membership of
+    ``workspace_id`` with ``role``."""
 
+    invitation_id: str
     workspace_id: str
     role: MemberRole
 
@@ -213,22 +217,45 @@ class InvitationService:
             if consumed is None:
                 raise InvitationRefused("the invitation is unknown, used, revoked or expired", "token")
         self._principals.clear()
-        return InvitationGrant(invitation.workspace_id, invitation.role)
+        return InvitationGrant(invitation.id, invitation.workspace_id, invitation.role)
 
-    async def accept_for_signup(self, token: str, email: str) -> InvitationGrant:
-        """For the sign-up policy: check that ``token`` is a pending invitation for ``email`` and consume
-        it (single use) for the account about to be created; the caller then adds the membership this
-        returns. ``InvitationRefused`` (a ``BAD_INPUT`` on ``invitationToken``) otherwise."""
+    async def check_for_signup(self, token: str, email: str) -> InvitationGrant:
+        """For the sign-up policy, before anything is written: the pending invitation ``token`` names,
+        sent to ``email``. ``InvitationRefused`` (a ``BAD_INPUT`` on ``invitationToken``) otherwise."""
+        invitation = await self._usable(token, "invitationToken")
+        if invitation.email != email.strip().lower():
+            raise InvitationRefused("this invitation was sent to another e-mail address")
+        return InvitationGrant(invitation.id, invitation.workspace_id, invitation.role)
+
+    async def accept_for_signup(
+        self,
+        grant: SignupGrant,
+        user: User,
+        personal_workspace: Workspace,
+        identity: UserIdentity | None = None,
+    ) -> User:
+        """Create the account a sign-up checked (``identity`` linked for a provider's), use the invitation
+        of ``grant`` up and add the membership it gives — one atomic store write, so a failure leaves the
+        invitation unused and no account behind. ``InvitationRefused`` when it was used, revoked or
+        expired since the check; ``Conflict`` for an e-mail or identity taken meanwhile."""
         async with self._auditor.action(
-            "workspace.invitation.accept_signup", actor_id=None, target_type="invitation"
+            "workspace.invitation.accept_signup",
+            actor_id=None,
+            target_type="invitation",
+            target_id=grant.invitation_id,
+            workspace_id=grant.workspace_id,
         ) as record:
-            invitation = await self._usable(token, "invitationToken")
-            record.target_id, record.workspace_id = invitation.id, invitation.workspace_id
-            if invitation.email != email.strip().lower():
-                raise InvitationRefused("this invitation was sent to another e-mail address")
-            if await self._store.consume_invitation(invitation.id, self._clock.now(), member=None) is None:
+            stored = await self._store.create_user_by_invitation(
+                user,
+                personal_workspace,
+                invitation_id=grant.invitation_id,
+                at=self._clock.now(),
+                identity=identity,
+            )
+            if stored is None:
                 raise InvitationRefused("the invitation is unknown, used, revoked or expired")
-            return InvitationGrant(invitation.workspace_id, invitation.role)
+            record.actor_id = stored.id
+            return stored
 
     async def _usable(self, token: str, path: str) -> Invitation:
         ident = token_id(INVITATION_PREFIX, token.strip())

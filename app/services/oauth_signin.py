@@ -10,8 +10,9 @@ valid ``TRELLIS_OAUTH_CODE_SECONDS``). ``exchange`` trades that code for the ses
 Accounts link by (provider, subject) first. By e-mail only when the provider says the address is verified,
 and never to an account already linked to another provider identity. New accounts need a verified address
 in the provider's allowed domains, the provider's ``allowSignUp`` and, when the server requires it, an
-invitation (given to ``authorize`` as ``invitation``). Every outcome is audited as ``auth.oauth.login``
-with the failure's short code in ``detail.reason``.
+invitation (given to ``authorize`` as ``invitation``); the account, its identity, the invitation used up
+and the membership it gives are one atomic write. Every outcome is audited as ``auth.oauth.login`` with the
+failure's short code in ``detail.reason``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from app.domain.identities import (
 )
 from app.domain.ids import new_id
 from app.domain.users import Session, User
-from app.domain.workspaces import Membership, Workspace
+from app.domain.workspaces import Workspace
 from app.ports import (
     Clock,
     IdentityLinkStore,
@@ -45,7 +46,6 @@ from app.ports import (
     OAuthGateway,
     SessionStore,
     UserStore,
-    WorkspaceStore,
 )
 from app.services.auditing import Auditor, AuditRecord
 from app.services.identity import MAX_NAME_LENGTH, IdentityService, SignedIn
@@ -60,7 +60,7 @@ MAX_REDIRECT_LENGTH = 2000
 _SAFE_PATH = re.compile(r"^/(?![/\\])[^\x00-\x20\x7f\\]*$")
 
 
-class OAuthSignInStore(IdentityLinkStore, UserStore, SessionStore, WorkspaceStore, Protocol):
+class OAuthSignInStore(IdentityLinkStore, UserStore, SessionStore, Protocol):
     pass
 
 
@@ -286,10 +286,12 @@ class OAuthSignIn:
         workspace = Workspace(
             id=new_id(), name=f"{name}'s workspace", personal=True, created_by=user.id, created_at=now
         )
-        stored = await self._store.create_user_with_identity(user, workspace, identity)
-        if grant is not None:
-            await self._store.add_member(Membership(grant.workspace_id, stored.id, grant.role, now))
-        return stored
+        if grant is None:
+            return await self._store.create_user_with_identity(user, workspace, identity)
+        try:  # the account, its identity, the invitation used up and its membership: one atomic write
+            return await self._signup.create_invited(grant, user, workspace, identity)
+        except errors.Invalid as exc:
+            raise SignInFailed(SignInFailure.INVITATION_INVALID, exc.message) from exc
 
     # -- exchange ---------------------------------------------------------------------------------------
 

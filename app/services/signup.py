@@ -1,12 +1,15 @@
 """Who may create an account: e-mail/password sign-in and sign-up switched on or off, sign-up restricted to
-e-mail domains, and sign-up by invitation only (checked through the ``SignupInvitations`` port)."""
+e-mail domains, and sign-up by invitation only (through the ``SignupInvitations`` port: checked first,
+then used up in the same atomic write that creates the account)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from app import errors
-from app.domain.identities import email_in_domains
+from app.domain.identities import UserIdentity, email_in_domains
+from app.domain.users import User
+from app.domain.workspaces import Workspace
 from app.ports import SignupGrant, SignupInvitations
 
 
@@ -64,14 +67,30 @@ class SignupPolicy:
             )
 
     async def admit(self, email: str, invitation_token: str | None) -> SignupGrant | None:
-        """The invitation step of any sign-up (last, since it uses the invitation up): required when the
-        rules say so; a token given anyway is accepted too. The grant (the workspace membership the new
-        account gets) is returned for the caller to add once the account exists."""
+        """The invitation check of any sign-up (nothing is written): required when the rules say so; a
+        token given anyway is checked too. A grant (the invitation and the membership it gives) goes to
+        :meth:`create_invited`, which creates the account and uses the invitation up; None: no invitation,
+        the caller creates the account itself."""
         token = (invitation_token or "").strip()
         if not token:
             if self.rules.requires_invitation:
                 raise InvitationRequired()
             return None
+        return await self._port().check_for_signup(token, email)
+
+    async def create_invited(
+        self,
+        grant: SignupGrant,
+        user: User,
+        personal_workspace: Workspace,
+        identity: UserIdentity | None = None,
+    ) -> User:
+        """Create the account ``admit`` let in with ``grant``, use the invitation up and add its membership,
+        in one atomic write; a typed error (``BAD_INPUT`` on ``invitationToken``), with nothing written,
+        when the invitation was taken since."""
+        return await self._port().accept_for_signup(grant, user, personal_workspace, identity)
+
+    def _port(self) -> SignupInvitations:
         if self._invitations is None:
             raise errors.Unavailable("invitations are not available on this server")
-        return await self._invitations.accept_for_signup(token, email)
+        return self._invitations

@@ -271,6 +271,32 @@ async def test_a_disabled_user_cannot_sign_in_or_exchange(trellis: str, api: Gra
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+async def test_an_invitation_creates_the_account_and_joins_its_workspace_at_once(
+    trellis: str, api: GraphQLClient
+) -> None:
+    owner = await api.register("owner@example.com")
+    created = await api.ok(
+        'mutation { createWorkspace(input: {name: "Team"}) { workspace { id } } }', token=owner["token"]
+    )
+    workspace = created["createWorkspace"]["workspace"]["id"]
+    invited = await api.ok(
+        """mutation($input: InviteWorkspaceMemberInput!) { inviteWorkspaceMember(input: $input) { inviteLink } }""",
+        {"input": {"workspaceId": workspace, "email": "alice@example.com", "role": "VIEWER"}},
+        token=owner["token"],
+    )
+    token = _query(invited["inviteWorkspaceMember"]["inviteLink"])["token"]
+    landing = await sign_in(trellis, "corp", login="alice", invitation=token)
+    alice = (await api.ok(EXCHANGE, {"input": {"code": landing.query["code"]}}))["exchangeOAuthCode"]
+    mine = await api.ok("query { workspaces { id viewerRole } }", token=alice["token"])
+    assert {"id": workspace, "viewerRole": "VIEWER"} in mine["workspaces"]
+    listed = await api.ok(
+        "query($ws: ID!) { workspaceInvitations(workspaceId: $ws) { email status } }",
+        {"ws": workspace},
+        token=owner["token"],
+    )
+    assert listed["workspaceInvitations"] == [{"email": "alice@example.com", "status": "ACCEPTED"}]
+
+
 class TestInvitationRequired:
     @pytest.fixture
     def oidc_settings(self, oidc_settings: Settings) -> Settings:

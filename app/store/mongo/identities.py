@@ -37,7 +37,8 @@ from app.store.mongo.connection import USERS_COUNTER, MongoDatabase, duplicate_o
 from app.store.mongo.documents import Doc, from_mongo, to_mongo
 
 
-def _identity_doc(identity: UserIdentity) -> dict[str, Any]:
+def identity_document(identity: UserIdentity) -> dict[str, Any]:
+    """The stored document of a linked identity (its ``_id`` is ``<provider>:<subject>``)."""
     return {"_id": f"{identity.provider}:{identity.subject}", **identity_to_doc(identity)}
 
 
@@ -64,7 +65,7 @@ class MongoIdentities:
             if await self._m.users.find_one({"_id": identity.user_id}, projection={"_id": True}) is None:
                 raise NotFound("user", identity.user_id)
             try:
-                await self._col("user_identities").insert_one(_identity_doc(identity))
+                await self._col("user_identities").insert_one(identity_document(identity))
             except DuplicateKeyError as exc:
                 raise Conflict(IDENTITY_TAKEN) from exc
 
@@ -92,7 +93,7 @@ class MongoIdentities:
             )
             await self._m.memberships.insert_one(membership_to_doc(owner), session=session)
             await self._col("user_identities").insert_one(
-                _identity_doc(replace(identity, user_id=stored.id)), session=session
+                identity_document(replace(identity, user_id=stored.id)), session=session
             )
             return stored
 

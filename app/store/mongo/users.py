@@ -31,6 +31,29 @@ from app.store.mongo.connection import (
 from app.store.mongo.documents import from_mongo, to_mongo
 
 
+async def insert_user(
+    m: MongoDatabase, session: AsyncClientSession, user: User, personal_workspace: Workspace
+) -> User:
+    """The writes of ``create_user`` inside the caller's transaction: the user (the first one becomes ADMIN
+    through the ``counters/users`` document), the personal workspace and its OWNER membership. A taken
+    e-mail or id raises ``DuplicateKeyError`` (the caller names it). Returns the user as stored."""
+    counter = await m.counters.find_one_and_update(
+        {"_id": USERS_COUNTER},
+        {"$inc": {"count": 1}},
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    if counter is None:
+        raise RuntimeError("the MongoDB store is not migrated: counters/users is missing")
+    role = UserRole.ADMIN if counter["count"] == 1 else user.role
+    stored = replace(user, email=normalise_email(user.email), role=role)
+    owner = Membership(personal_workspace.id, stored.id, MemberRole.OWNER, stored.created_at)
+    await m.users.insert_one(to_mongo(user_to_doc(stored)), session=session)
+    await m.workspaces.insert_one(to_mongo(workspace_to_doc(personal_workspace)), session=session)
+    await m.memberships.insert_one(membership_to_doc(owner), session=session)
+    return stored
+
+
 class MongoUsers:
     """The ``UserStore`` and ``SessionStore`` parts of the MongoDB store."""
 

@@ -10,11 +10,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from app.domain.identities import OAuthCode, OAuthState, UserIdentity
-from app.domain.users import User, UserRole
-from app.domain.workspaces import MemberRole, Membership, Workspace
-from app.errors import Conflict, NotFound
-from app.store.codec import encode_datetime, membership_to_doc, user_to_doc, workspace_to_doc
-from app.store.common import EMAIL_TAKEN, normalise_email
+from app.domain.users import User
+from app.domain.workspaces import Workspace
+from app.errors import NotFound
+from app.store.codec import encode_datetime
 from app.store.identities import (
     CODE_TAKEN,
     IDENTITY_TAKEN,
@@ -26,7 +25,14 @@ from app.store.identities import (
     state_from_doc,
     state_to_doc,
 )
-from app.store.sqlite.connection import Database, duplicate_is_conflict
+from app.store.sqlite.connection import Database, Tx, duplicate_is_conflict
+from app.store.sqlite.users import insert_user
+
+
+async def insert_identity(tx: Tx, identity: UserIdentity) -> None:
+    """Link ``identity`` inside the caller's write transaction; ``Conflict`` when it is linked already."""
+    with duplicate_is_conflict(IDENTITY_TAKEN):
+        await tx.insert("user_identities", identity_to_doc(identity))
 
 
 class SqliteIdentities:
@@ -52,27 +58,16 @@ class SqliteIdentities:
         async with self._db.transaction() as tx:
             if await tx.value("SELECT 1 FROM users WHERE id = ?", (identity.user_id,)) is None:
                 raise NotFound("user", identity.user_id)
-            with duplicate_is_conflict(IDENTITY_TAKEN):
-                await tx.insert("user_identities", identity_to_doc(identity))
+            await insert_identity(tx, identity)
 
     async def create_user_with_identity(
         self, user: User, personal_workspace: Workspace, identity: UserIdentity
     ) -> User:
         """As ``create_user`` (the first user is ADMIN, decided under the write lock), plus the identity,
         in one ``BEGIN IMMEDIATE`` transaction."""
-        email = normalise_email(user.email)
         async with self._db.transaction() as tx:
-            if await tx.value("SELECT 1 FROM users WHERE email = ?", (email,)) is not None:
-                raise Conflict(EMAIL_TAKEN)
-            first = await tx.value("SELECT 1 FROM users LIMIT 1") is None
-            stored = replace(user, email=email, role=UserRole.ADMIN if first else user.role)
-            owner = Membership(personal_workspace.id, stored.id, MemberRole.OWNER, stored.created_at)
-            with duplicate_is_conflict("a user or workspace with this id already exists"):
-                await tx.insert("users", user_to_doc(stored))
-                await tx.insert("workspaces", workspace_to_doc(personal_workspace))
-                await tx.insert("memberships", membership_to_doc(owner))
-            with duplicate_is_conflict(IDENTITY_TAKEN):
-                await tx.insert("user_identities", identity_to_doc(replace(identity, user_id=stored.id)))
+            stored = await insert_user(tx, user, personal_workspace)
+            await insert_identity(tx, replace(identity, user_id=stored.id))
         return stored
 
     async def create_oauth_state(self, state: OAuthState, *, sweep_before: datetime) -> None:

@@ -18,7 +18,24 @@ from app.store.codec import (
     workspace_to_doc,
 )
 from app.store.common import EMAIL_TAKEN, normalise_email
-from app.store.sqlite.connection import Database, duplicate_is_conflict
+from app.store.sqlite.connection import Database, Tx, duplicate_is_conflict
+
+
+async def insert_user(tx: Tx, user: User, personal_workspace: Workspace) -> User:
+    """The writes of ``create_user`` inside the caller's write transaction: the user (the first one becomes
+    ADMIN, decided under the write lock), the personal workspace and its OWNER membership. ``Conflict`` for
+    a taken e-mail or id. Returns the user as stored."""
+    email = normalise_email(user.email)
+    if await tx.value("SELECT 1 FROM users WHERE email = ?", (email,)) is not None:
+        raise Conflict(EMAIL_TAKEN)
+    first = await tx.value("SELECT 1 FROM users LIMIT 1") is None
+    stored = replace(user, email=email, role=UserRole.ADMIN if first else user.role)
+    owner = Membership(personal_workspace.id, stored.id, MemberRole.OWNER, stored.created_at)
+    with duplicate_is_conflict("a user or workspace with this id already exists"):
+        await tx.insert("users", user_to_doc(stored))
+        await tx.insert("workspaces", workspace_to_doc(personal_workspace))
+        await tx.insert("memberships", membership_to_doc(owner))
+    return stored
 
 
 class SqliteUsers:
@@ -29,18 +46,8 @@ class SqliteUsers:
     async def create_user(self, user: User, personal_workspace: Workspace) -> User:
         """User, personal workspace and OWNER membership in one ``BEGIN IMMEDIATE`` transaction; the
         "first user is ADMIN" check runs inside it, under SQLite's write lock, so it cannot race."""
-        email = normalise_email(user.email)
         async with self._db.transaction() as tx:
-            if await tx.value("SELECT 1 FROM users WHERE email = ?", (email,)) is not None:
-                raise Conflict(EMAIL_TAKEN)
-            first = await tx.value("SELECT 1 FROM users LIMIT 1") is None
-            stored = replace(user, email=email, role=UserRole.ADMIN if first else user.role)
-            owner = Membership(personal_workspace.id, stored.id, MemberRole.OWNER, stored.created_at)
-            with duplicate_is_conflict("a user or workspace with this id already exists"):
-                await tx.insert("users", user_to_doc(stored))
-                await tx.insert("workspaces", workspace_to_doc(personal_workspace))
-                await tx.insert("memberships", membership_to_doc(owner))
-        return stored
+            return await insert_user(tx, user, personal_workspace)
 
     async def get_user(self, user_id: str) -> User | None:
         async with self._db.transaction(write=False) as tx:
