@@ -210,15 +210,16 @@ class PullAuth:
 
 @dataclass(frozen=True, slots=True)
 class PullSecretRecord:
-    """An image pull Secret Trellis applied for a workflow's run, kept so it is refreshed before its
-    credentials expire (``expires_at``; only expiring ones are recorded)."""
+    """An image pull Secret Trellis applied for a workflow's run in one namespace of one cluster: who
+    uses it (so it is deleted when no workflow there does any more, or when its registry goes) and, for
+    credentials that expire, when (``expires_at``, so it is refreshed in time; None: they do not)."""
 
     workflow_id: str
     workspace_id: str
     registry_id: str
     cluster_id: str
     namespace: str
-    expires_at: datetime
+    expires_at: datetime | None
     applied_at: datetime
 
 

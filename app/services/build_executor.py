@@ -11,8 +11,10 @@ on ``build:<id>``. The Secret is deleted when the build ends; the Job (and its p
 retention period (``ttlSecondsAfterFinished``) unless the build was cancelled or ran out of time.
 
 A server that stops leaves its builds as they are (their Jobs run on in the cluster): another process —
-or this one after a restart — takes them over once their heartbeat is older than the lease, finds the
-Job and follows it on, skipping the log lines already stored (``lines_seen``). Builds have no
+or this one after a restart — takes them over, finds the Job and follows it on, skipping the log lines
+already stored (``lines_seen``). After a graceful stop that is at the other process's next queue round
+(the stopping server clears its builds' owner: :meth:`~app.services.builds.BuildService.release`);
+after a crash, once their heartbeat is older than the lease. Builds have no
 INTERRUPTED state because nothing is interrupted: the cluster keeps building while nobody watches.
 """
 

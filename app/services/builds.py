@@ -416,7 +416,8 @@ class BuildService:
         return claimed
 
     async def resume(self) -> list[Build]:
-        """Take over the builds whose server stopped (stale heartbeat) and follow their Jobs on."""
+        """Take over the builds whose server stopped (stale heartbeat) or let them go (no owner), and
+        follow their Jobs on."""
         now = self._clock.now()
         claimed = await self._store.claim_stale_builds(
             owner=self._owner, at=now, heartbeat_before=now - timedelta(seconds=self._settings.lease_seconds)
@@ -427,6 +428,17 @@ class BuildService:
             log.warning("build %s was left by a stopped server: following its Job on", build.id)
             self._launch(build)
         return claimed
+
+    async def release(self) -> list[str]:
+        """Let go of the builds this process runs, once their tasks have stopped (a graceful shutdown):
+        their owner is cleared in one write, so another server process takes them over at its next queue
+        round instead of after the lease. Their Jobs run on meanwhile. The ids released."""
+        released = await self._store.release_builds(owner=self._owner)
+        for build_id in released:
+            log.info(
+                "build %s: let go while the server stops; another server process takes it over", build_id
+            )
+        return released
 
     async def clean(self) -> int:
         """Delete the Secrets of finished builds that could not be deleted when they ended; how many."""

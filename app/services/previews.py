@@ -1,7 +1,15 @@
-"""Previews: the manifests a workflow renders to (no cluster), and a plan of what a run would do."""
+"""Previews: the manifests a workflow renders to (no cluster), and a plan of what a run would do.
+
+Both render exactly what a run renders: with the ``imagePullSecrets`` a run gives workloads whose images
+live on a registry of the workspace that has credentials (worked out from the store alone; no registry
+is contacted). The pull Secret itself is not shown: it is not one of the workflow's objects (it is shared
+by every workflow deploying to its namespace, applied with its own field manager and labelled with its
+registry, not the workflow), and its content is credentials obtained when a run applies it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -23,8 +31,10 @@ from app.ports import (
 from app.services.clusters import workflow_credentials
 from app.services.principals import Principal
 from app.services.pruning import Pruner
+from app.services.pull_secrets import PullSecretService
 from app.services.run_executor import field_manager
 from app.services.secret_values import SecretValueService
+from app.services.workflows import require_deployable
 
 
 class PreviewStore(WorkflowStore, VersionStore, ClusterStore, Protocol):
@@ -73,8 +83,10 @@ class PreviewService:
         gateway: ClusterGateway,
         keyring: Keyring,
         timeout_seconds: float,
+        pull_secrets: PullSecretService | None = None,
     ) -> None:
         self._store = store
+        self._pull_secrets = pull_secrets  # which image pull Secrets a run names (from the store only)
         self._renderer = renderer
         self._secrets = secrets
         self._gateway = gateway
@@ -85,10 +97,18 @@ class PreviewService:
         workflow = await self._store.get_workflow(principal.scope, workflow_id)
         if workflow is None:
             raise errors.NotFound("workflow", workflow_id)
+        require_deployable(workflow, "workflowId")
         return workflow
 
+    async def _pulls(self, workflow: Workflow) -> Mapping[str, tuple[str, ...]]:
+        """Workload node id → the image pull Secrets a run of ``workflow`` (as given) names."""
+        if self._pull_secrets is None:
+            return {}
+        return (await self._pull_secrets.plan(workflow)).by_node
+
     async def manifests(self, principal: Principal, workflow_id: str, version: int | None) -> RenderedBundle:
-        """Every object the workflow (or one of its versions) renders to; Secret values masked."""
+        """Every object the workflow (or one of its versions) renders to, as a run renders it; Secret
+        values masked."""
         workflow = await self._workflow(principal, workflow_id)
         canvas: Canvas = workflow.canvas
         if version is not None:
@@ -97,8 +117,11 @@ class PreviewService:
                 raise errors.NotFound("version", f"{workflow_id}@{version}")
             canvas = snapshot.canvas
         values = await self._secrets.values_of(workflow.id)
+        pulls = await self._pulls(replace(workflow, canvas=canvas))
         return self._renderer.render(
-            RenderRequest(workflow.id, workflow.namespace, canvas, values, mask_secrets=True)
+            RenderRequest(
+                workflow.id, workflow.namespace, canvas, values, mask_secrets=True, pull_secrets=pulls
+            )
         )
 
     async def plan(self, principal: Principal, workflow_id: str) -> Plan:
@@ -107,7 +130,9 @@ class PreviewService:
         credentials = await workflow_credentials(self._store, self._keyring, principal.scope, workflow)
         values = await self._secrets.values_of(workflow.id)
         bundle = self._renderer.render(
-            RenderRequest(workflow.id, workflow.namespace, workflow.canvas, values, False)
+            RenderRequest(
+                workflow.id, workflow.namespace, workflow.canvas, values, False, await self._pulls(workflow)
+            )
         )
         creates, changes, unchanged, refused = [], [], [], []
         async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:

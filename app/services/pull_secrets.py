@@ -9,10 +9,26 @@ right before the first wave after the Namespaces (which may create its namespace
 cannot give credentials now (ECR unreachable, keys refused) is a warning on the run, not a failure: the
 pods would report ImagePullBackOff, with the reason in the run's log.
 
-Credentials that expire — ECR's 12-hour tokens — are recorded per (workflow, registry, namespace) with
-their expiry; :meth:`PullSecretService.refresh_due` (run every ``TRELLIS_REGISTRY_REFRESH_INTERVAL_SECONDS``)
-re-applies each Secret ``TRELLIS_REGISTRY_REFRESH_MARGIN_SECONDS`` before it expires, with a fresh token.
-Exchanged tokens are cached in memory only (never stored) until the margin before their expiry.
+Every Secret applied is recorded per (workflow, registry, namespace) with its cluster. Credentials
+that expire — ECR's 12-hour tokens — are recorded with their expiry; :meth:`PullSecretService.refresh_due`
+(run every ``TRELLIS_REGISTRY_REFRESH_INTERVAL_SECONDS``) re-applies each Secret
+``TRELLIS_REGISTRY_REFRESH_MARGIN_SECONDS`` before it expires, with a fresh token. Exchanged tokens are
+cached in memory only (never stored) until the margin before their expiry.
+
+The records also say when a Secret may go (the rule is the same everywhere: a Secret is deleted only when
+no other workflow's record names its namespace and no object there — other than the workflow's own —
+names it in ``imagePullSecrets``; a Secret of the same name without our registry label is never touched):
+
+* a run, right before its prune, lets go of the Secrets it recorded on its cluster that it no longer
+  needs (no workload of its pulls from that registry into that namespace any more);
+* a teardown (``deleteWorkflow`` with ``deleteResources``, archiving) lets go of every Secret the workflow
+  recorded on its cluster, before its objects are pruned (so its Namespace can go too);
+* deleting a registry deletes its Secrets from every cluster and namespace recorded, whoever uses them.
+
+All of this is best effort: a Secret that cannot be deleted now is a warning (the run's log, or the server
+log and the audit entry of the registry's deletion), and its record is kept to try again at the next
+release. Secrets applied before records were kept for every Secret (only expiring ones were) are unknown
+to this and stay.
 """
 
 from __future__ import annotations
@@ -20,7 +36,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -28,7 +44,7 @@ from app import errors
 from app.auth.keyring import Keyring
 from app.domain import labels
 from app.domain.deploy_order import wave_of
-from app.domain.kinds import WORKLOAD_KINDS
+from app.domain.kinds import KINDS, WORKLOAD_KINDS
 from app.domain.manifests import RenderedObject
 from app.domain.registries import (
     DOCKER_CONFIG_JSON_TYPE,
@@ -40,6 +56,7 @@ from app.domain.registries import (
     pull_secret_name,
     serves,
 )
+from app.domain.runs import AppliedObject, ObjectAction
 from app.domain.workflows import Workflow
 from app.domain.workspaces import Scope
 from app.ports import (
@@ -53,7 +70,7 @@ from app.ports import (
     WorkflowStore,
 )
 from app.services.clusters import unseal as unseal_cluster
-from app.services.registries import access_of
+from app.services.registries import RegistryCleanup, access_of
 from app.services.run_state import RunRecorder
 
 log = logging.getLogger(__name__)
@@ -61,6 +78,8 @@ log = logging.getLogger(__name__)
 FIELD_MANAGER = "trellis-pull-secrets"
 REGISTRY_LABEL = "trellis.dev/registry"
 EXPIRES_ANNOTATION = "trellis.dev/expires-at"
+# Where a pull Secret may be named: every node kind that runs pods, and bare Pods.
+_NAMING_KINDS = (*((KINDS[kind].api_version, kind) for kind in WORKLOAD_KINDS), ("v1", "Pod"))
 
 
 class PullSecretStore(RegistryStore, ClusterStore, WorkflowStore, Protocol):
@@ -84,6 +103,52 @@ def pull_secret_manifest(registry: Registry, namespace: str, auth: PullAuth) -> 
         "type": DOCKER_CONFIG_JSON_TYPE,
         "data": {".dockerconfigjson": base64.b64encode(payload.encode()).decode()},
     }
+
+
+def pull_secret_names(obj: Mapping[str, Any]) -> set[str]:
+    """Every name in an ``imagePullSecrets`` anywhere under the object's ``spec`` (a Pod's, or the pod
+    template of any workload kind, a CronJob's included)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                if key == "imagePullSecrets" and isinstance(inner, list):
+                    found.update(
+                        str(item["name"]) for item in inner if isinstance(item, Mapping) and "name" in item
+                    )
+                else:
+                    walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(obj.get("spec"))
+    return found
+
+
+def _deleted(record: PullSecretRecord) -> AppliedObject:
+    return AppliedObject(
+        "v1", "Secret", pull_secret_name(record.registry_id), record.namespace, ObjectAction.PRUNED
+    )
+
+
+def _where(record: PullSecretRecord) -> str:
+    return f"{pull_secret_name(record.registry_id)} in {record.namespace}"
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """What letting go of some pull-Secret records did, per record: its Secret deleted now; kept because
+    another workflow recorded it there (the record is forgotten: that workflow's record answers for it);
+    kept because an object in its namespace that is not the workflow's names it (the record stays, so
+    the next release tries again); or not deleted, with why (the record stays). The records of Secrets
+    already gone, or not ours, are forgotten without a word."""
+
+    deleted: tuple[PullSecretRecord, ...] = ()
+    shared: tuple[PullSecretRecord, ...] = ()
+    in_use: tuple[PullSecretRecord, ...] = ()
+    failed: tuple[tuple[PullSecretRecord, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +207,10 @@ class RunPullSecrets:
         self.applied = True
         await self.service.apply(session, self, recorder)
 
+    async def before_prune(self, session: ClusterSession, recorder: RunRecorder) -> None:
+        """Let go of the Secrets the workflow recorded on this cluster that this run no longer needs."""
+        await self.service.release_unneeded(session, self, recorder)
+
 
 class PullSecretService:
     def __init__(
@@ -172,10 +241,9 @@ class PullSecretService:
 
     def for_run(
         self, plan: PullSecretPlan, objects: Sequence[RenderedObject], cluster_id: str
-    ) -> RunPullSecrets | None:
-        """What a run applies (None when its images need no credentials)."""
-        if not plan.by_node:
-            return None
+    ) -> RunPullSecrets:
+        """What a run applies, and lets go of before its prune (also when its images need no credentials
+        any more: Secrets an earlier run applied may have to go)."""
         return RunPullSecrets(self, plan, plan.namespaces(objects), cluster_id)
 
     async def auth_for(self, registry: Registry) -> PullAuth | None:
@@ -191,8 +259,9 @@ class PullSecretService:
         return auth
 
     async def apply(self, session: ClusterSession, run: RunPullSecrets, recorder: RunRecorder) -> None:
-        """Apply the run's Secrets; record the expiring ones for refresh. Failures are warnings."""
-        records: list[PullSecretRecord] = []
+        """Apply the run's Secrets and record each (the expiring ones with their expiry, for refresh).
+        Failures are warnings. Records of Secrets not applied now are kept: :meth:`release_unneeded`
+        decides about them."""
         for registry in run.plan.registries:
             spaces = sorted(run.namespaces.get(registry.id, ()))
             if not spaces:
@@ -223,14 +292,17 @@ class PullSecretService:
                 await recorder.log(
                     f"image pull Secret {pull_secret_name(registry.id)} applied in {namespace}"
                 )
-                if auth.expires_at is not None:
-                    records.append(
-                        self._record(recorder, registry, run.cluster_id, namespace, auth.expires_at)
-                    )
-        await self._store.replace_pull_secrets(recorder.run.workflow_id, records)
+                await self._store.save_pull_secret(
+                    self._record(recorder, registry, run.cluster_id, namespace, auth.expires_at)
+                )
 
     def _record(
-        self, recorder: RunRecorder, registry: Registry, cluster_id: str, namespace: str, expires_at: datetime
+        self,
+        recorder: RunRecorder,
+        registry: Registry,
+        cluster_id: str,
+        namespace: str,
+        expires_at: datetime | None,
     ) -> PullSecretRecord:
         return PullSecretRecord(
             workflow_id=recorder.run.workflow_id,
@@ -241,6 +313,164 @@ class PullSecretService:
             expires_at=expires_at,
             applied_at=self._clock.now(),
         )
+
+    # --- letting go --------------------------------------------------------------------------------------
+
+    async def release_unneeded(
+        self, session: ClusterSession, run: RunPullSecrets, recorder: RunRecorder
+    ) -> None:
+        """Before a run's prune: let go of the workflow's records on the run's cluster whose registry no
+        workload of this run pulls from into that namespace; what happened goes to the run's log."""
+        stale = [
+            record
+            for record in await self._store.list_pull_secrets(workflow_id=recorder.run.workflow_id)
+            if record.cluster_id == run.cluster_id
+            and record.namespace not in run.namespaces.get(record.registry_id, ())
+        ]
+        if not stale:
+            return
+        released = await self.release(session, stale)
+        for record in released.deleted:
+            await recorder.pruned(_deleted(record))
+            await recorder.log(
+                f"image pull Secret {_where(record)} deleted: no workload there uses it any more"
+            )
+        for record in released.shared:
+            await recorder.log(f"image pull Secret {_where(record)} kept: another workflow there uses it")
+        for record in released.in_use:
+            await recorder.log(
+                f"image pull Secret {_where(record)} is no longer needed but kept: an object there that "
+                "is not this workflow's names it",
+                level="WARNING",
+            )
+        for record, why in released.failed:
+            await recorder.log(
+                f"image pull Secret {_where(record)} is no longer needed but was not deleted: {why}",
+                level="WARNING",
+                warning=True,
+            )
+
+    async def release_workflow(
+        self, session: ClusterSession, workflow_id: str, cluster_id: str
+    ) -> list[AppliedObject]:
+        """A teardown: let go of every Secret the workflow recorded on ``cluster_id`` (the session's);
+        the Secrets deleted. A failure is logged (and its record kept)."""
+        records = [
+            r
+            for r in await self._store.list_pull_secrets(workflow_id=workflow_id)
+            if r.cluster_id == cluster_id
+        ]
+        released = await self.release(session, records)
+        for record in released.in_use:
+            log.info(
+                "workflow %s: image pull Secret %s kept: others there name it", workflow_id, _where(record)
+            )
+        for record, why in released.failed:
+            log.warning(
+                "workflow %s: image pull Secret %s was not deleted: %s", workflow_id, _where(record), why
+            )
+        return [_deleted(record) for record in released.deleted]
+
+    async def release(self, session: ClusterSession, records: Sequence[PullSecretRecord]) -> Released:
+        """Let go of ``records`` (all on the session's cluster): each Secret is deleted unless another
+        workflow recorded it there or an object in its namespace still names it (see :class:`Released`
+        for what becomes of each record)."""
+        deleted: list[PullSecretRecord] = []
+        shared: list[PullSecretRecord] = []
+        in_use: list[PullSecretRecord] = []
+        failed: list[tuple[PullSecretRecord, str]] = []
+        for record in records:
+            try:
+                if await self._recorded_by_another(record):
+                    shared.append(record)
+                elif await self._named_by_another(session, record):
+                    in_use.append(record)
+                    continue
+                elif await self._delete(session, record.registry_id, record.namespace):
+                    deleted.append(record)
+            except errors.TrellisError as exc:
+                failed.append((record, exc.message))
+                continue
+            await self._store.delete_pull_secret(record.workflow_id, record.registry_id, record.namespace)
+        return Released(tuple(deleted), tuple(shared), tuple(in_use), tuple(failed))
+
+    async def _recorded_by_another(self, record: PullSecretRecord) -> bool:
+        """Whether another workflow (that still exists) recorded the same Secret."""
+        for other in await self._store.list_pull_secrets(registry_id=record.registry_id):
+            if (
+                other.workflow_id == record.workflow_id
+                or other.cluster_id != record.cluster_id
+                or other.namespace != record.namespace
+            ):
+                continue
+            if await self._store.get_workflow(Scope.of([other.workspace_id]), other.workflow_id) is not None:
+                return True
+            # a deleted workflow's record (MongoDB does not drop them with the workflow)
+            await self._store.delete_pull_secret(other.workflow_id, other.registry_id, other.namespace)
+        return False
+
+    async def _named_by_another(self, session: ClusterSession, record: PullSecretRecord) -> bool:
+        """Whether an object in the namespace that is not the record's workflow's (a workload or a Pod:
+        another workflow's left behind, or not Trellis's at all) names the Secret."""
+        name = pull_secret_name(record.registry_id)
+        for api_version, kind in _NAMING_KINDS:
+            try:
+                items = await session.list(api_version, kind, label_selector="", namespace=record.namespace)
+            except errors.NotFound:
+                continue
+            for item in items:
+                if labels.workflow_of(item) != record.workflow_id and name in pull_secret_names(item):
+                    return True
+        return False
+
+    async def _delete(self, session: ClusterSession, registry_id: str, namespace: str) -> bool:
+        """Delete the registry's Secret in ``namespace``; False when it is gone already or is not ours
+        (the same name without our registry label: left alone)."""
+        name = pull_secret_name(registry_id)
+        existing = await session.get("v1", "Secret", name, namespace)
+        if existing is None:
+            return False
+        found = (existing.get("metadata") or {}).get("labels") or {}
+        if found.get(REGISTRY_LABEL) != registry_id:
+            log.warning("Secret %s in %s is not an image pull Secret of Trellis: left alone", name, namespace)
+            return False
+        return await session.delete("v1", "Secret", name, namespace)
+
+    async def remove_registry(
+        self, registry: Registry, records: Sequence[PullSecretRecord]
+    ) -> RegistryCleanup:
+        """A registry was deleted: delete its Secrets from every cluster and namespace ``records`` name
+        (whoever used them), best effort; each failure is logged and reported."""
+        spaces: dict[str, set[str]] = {}
+        for record in records:
+            spaces.setdefault(record.cluster_id, set()).add(record.namespace)
+        deleted, failed = 0, []
+        scope = Scope.of([registry.workspace_id])
+        for cluster_id, namespaces in sorted(spaces.items()):
+            cluster = await self._store.get_cluster(scope, cluster_id)
+            if cluster is None:
+                continue  # its cluster was removed: nothing there can be reached
+            try:
+                credentials = unseal_cluster(self._keyring, cluster.credentials_ciphertext)
+                async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:
+                    for namespace in sorted(namespaces):
+                        try:
+                            if await self._delete(session, registry.id, namespace):
+                                deleted += 1
+                        except errors.TrellisError as exc:
+                            failed.append(f"{cluster.name}/{namespace}: {exc.message}")
+            except errors.TrellisError as exc:
+                failed += [f"{cluster.name}/{namespace}: {exc.message}" for namespace in sorted(namespaces)]
+            except Exception:  # the registry is gone already: its deletion must not fail now
+                log.exception("deleting the image pull Secrets of registry %s failed", registry.id)
+                failed += [
+                    f"{cluster.name}/{namespace}: an unexpected error" for namespace in sorted(namespaces)
+                ]
+        for failure in failed:
+            log.warning("registry %s deleted; its image pull Secret in %s stays", registry.id, failure)
+        return RegistryCleanup(deleted=deleted, failed=tuple(failed))
+
+    # --- refreshing -------------------------------------------------------------------------------------
 
     async def refresh_due(self) -> int:
         """Re-apply, with fresh credentials, every recorded Secret that expires within the margin; drop the
@@ -266,12 +496,13 @@ class PullSecretService:
         registry = await self._store.get_registry(scope, record.registry_id)
         cluster = await self._store.get_cluster(scope, record.cluster_id)
         workflow = await self._store.get_workflow(scope, record.workflow_id)
-        if registry is None or cluster is None or workflow is None or not registry.has_credentials:
+        if registry is None or cluster is None or workflow is None:
             await self._store.delete_pull_secret(record.workflow_id, record.registry_id, record.namespace)
             return 0
-        auth = await self.auth_for(registry)
+        auth = await self.auth_for(registry) if registry.has_credentials else None
         if auth is None or auth.expires_at is None:
-            await self._store.delete_pull_secret(record.workflow_id, record.registry_id, record.namespace)
+            # nothing to refresh with any more; the record stays (without expiry) so the Secret is let go
+            await self._store.save_pull_secret(replace(record, expires_at=None))
             return 0
         credentials = unseal_cluster(self._keyring, cluster.credentials_ciphertext)
         async with self._gateway.open(credentials, timeout_seconds=self._timeout) as session:

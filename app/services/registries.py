@@ -1,11 +1,13 @@
 """Container registries: register (credentials checked per type, encrypted at rest), list, change,
-remove, choose the workspace's default, and test with a real ``/v2/`` handshake."""
+remove (with the image pull Secrets made from it), choose the workspace's default, and test with a real
+``/v2/`` handshake."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -14,6 +16,7 @@ from app.auth.keyring import Keyring, KeyringError
 from app.domain.ids import new_id
 from app.domain.registries import (
     Handshake,
+    PullSecretRecord,
     Registry,
     RegistryAccess,
     RegistryCheck,
@@ -62,6 +65,24 @@ class RegistryChange:
     credentials: RegistryCredentials | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RegistryCleanup:
+    """What deleting a registry's image pull Secrets from the clusters did: how many were deleted, and
+    where one could not be (``cluster/namespace: why``)."""
+
+    deleted: int = 0
+    failed: tuple[str, ...] = ()
+
+
+class PullSecretRemover(Protocol):
+    async def remove_registry(
+        self, registry: Registry, records: Sequence[PullSecretRecord]
+    ) -> RegistryCleanup:
+        """Delete the registry's pull Secrets from the clusters and namespaces ``records`` name, best
+        effort (never raises for a cluster)."""
+        ...
+
+
 def seal(keyring: Keyring, credentials: RegistryCredentials) -> str | None:
     """The ciphertext of the credentials; None for anonymous access."""
     if credentials.empty:
@@ -99,8 +120,10 @@ class RegistryService:
         clock: Clock,
         auditor: Auditor,
         allow_insecure: bool,
+        pull_secrets: PullSecretRemover | None = None,
     ) -> None:
         self._store = store
+        self._pull_secrets = pull_secrets  # removes the image pull Secrets of a deleted registry
         self._client = client
         self._guard = guard
         self._keyring = keyring
@@ -211,14 +234,22 @@ class RegistryService:
             return updated
 
     async def remove(self, principal: Principal, registry_id: str) -> None:
-        """Forget the registry. Pull Secrets already in clusters stay (and are no longer refreshed)."""
+        """Forget the registry, then delete its image pull Secrets from every cluster and namespace its
+        records name (best effort: one that cannot be deleted now stays, is logged, and is listed in the
+        audit entry's ``pullSecretsNotDeleted``)."""
         async with self._auditor.action(
             "registry.remove", actor_id=principal.user_id, target_type="registry", target_id=registry_id
         ) as record:
             registry = await self.get(principal, registry_id)
             record.workspace_id = registry.workspace_id
             principal.require_owner(registry.workspace_id, "registries")
+            placed = await self._store.list_pull_secrets(registry_id=registry_id)
             await self._store.delete_registry(principal.scope, registry_id)
+            if self._pull_secrets is not None and placed:
+                cleanup = await self._pull_secrets.remove_registry(registry, placed)
+                record.detail = {"pullSecretsDeleted": str(cleanup.deleted)}
+                if cleanup.failed:
+                    record.detail["pullSecretsNotDeleted"] = "; ".join(cleanup.failed)
 
     async def set_default(self, principal: Principal, registry_id: str) -> Registry:
         """Make it its workspace's default; the previous default stops being one in the same write."""

@@ -209,6 +209,8 @@ class RunExecutor:
                 )
                 return
             pruner = Pruner(session=session, recorder=recorder)
+            if plan.pull_secrets is not None:  # image pull Secrets no longer needed here go first
+                await plan.pull_secrets.before_prune(session, recorder)
             await pruner.prune(
                 workflow.id, keep_nodes={n.id for n in plan.canvas.nodes}, delete_volumes=plan.delete_volumes
             )

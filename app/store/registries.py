@@ -1,5 +1,7 @@
 """Registries and pull-Secret records as JSON-safe documents, shared by both backends (see
-:mod:`app.store.codec` for the conventions: ``"id"`` key, fixed-width UTC datetimes)."""
+:mod:`app.store.codec` for the conventions: ``"id"`` key, fixed-width UTC datetimes). A pull-Secret
+record whose credentials never expire has ``expires_at`` null (SQLite's column, NOT NULL since it was
+made, stores :data:`~app.store.sqlite.registries.NEVER` instead)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,13 @@ from app.domain.registries import (
     RegistryType,
     name_key,
 )
-from app.store.codec import Document, decode_datetime, encode_datetime
+from app.store.codec import (
+    Document,
+    decode_datetime,
+    decode_optional_datetime,
+    encode_datetime,
+    encode_optional_datetime,
+)
 
 REGISTRY_NAME_TAKEN = "the workspace already has a registry of this name"
 REGISTRY_ID_TAKEN = "a registry with this id already exists"
@@ -87,7 +95,7 @@ def pull_secret_to_doc(record: PullSecretRecord) -> Document:
         "registry_id": record.registry_id,
         "cluster_id": record.cluster_id,
         "namespace": record.namespace,
-        "expires_at": encode_datetime(record.expires_at),
+        "expires_at": encode_optional_datetime(record.expires_at),
         "applied_at": encode_datetime(record.applied_at),
     }
 
@@ -99,6 +107,6 @@ def pull_secret_from_doc(doc: Mapping[str, Any]) -> PullSecretRecord:
         registry_id=doc["registry_id"],
         cluster_id=doc["cluster_id"],
         namespace=doc["namespace"],
-        expires_at=decode_datetime(doc["expires_at"]),
+        expires_at=decode_optional_datetime(doc.get("expires_at")),
         applied_at=decode_datetime(doc["applied_at"]),
     )

@@ -75,7 +75,12 @@ class RegistryMutation:
         )
         return UpdateRegistryPayload(registry=Registry.from_domain(registry))
 
-    @strawberry.mutation(description="Delete a registry. Image pull Secrets already in clusters stay.")
+    @strawberry.mutation(
+        description=(
+            "Delete a registry, then its image pull Secrets from every cluster and namespace where runs "
+            "applied them (best effort: one that cannot be deleted stays and is named in the audit entry)."
+        )
+    )
     async def delete_registry(self, info: Info, input: DeleteRegistryInput) -> DeleteRegistryPayload:
         principal = await info.context.principal()
         await info.context.services.registries.remove(principal, input.id)

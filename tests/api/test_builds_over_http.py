@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -540,6 +541,37 @@ async def test_a_build_left_by_a_stopped_server_is_taken_over_and_finished(
     assert messages.count("#5 [2/4] RUN make") == 1  # not stored twice by the second server
     assert messages.count("using Dockerfile") == 1
     assert "following the build Job " + job_name(started["id"]) + " again" in messages
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"run_heartbeat_seconds": 0.1, "run_lease_seconds": 0.5}],  # the queue round: every 0.25 s
+    indirect=True,
+)
+async def test_a_server_stopping_gracefully_hands_its_builds_over_at_once(
+    kube_api: Any, settings: Settings, clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    before = clock.now()  # never advanced: no heartbeat goes stale, only a release hands a build over
+    with contextlib.ExitStack() as later:
+        with serving(settings, clock=clock) as first_url:
+            shop = await Shop(GraphQLClient(first_url, http), kube_api).setup()
+            started = await shop.start()  # claimed by the first server (dispatched as it is queued)
+            pod = await BuildPod.of(kube_api, started["id"])
+            pod.log("clone", "commit " + "4" * 40)
+            pod.log("buildkit", "#5 [2/4] RUN make")
+            pod.buildkit_running()
+            await shop.until(started["id"], lambda b: any(line["source"] == "BUILDKIT" for line in b["logs"]))
+            second_url = later.enter_context(serving(settings, clock=clock))  # shares the store
+        shop.gql = GraphQLClient(second_url, http)  # the first server has stopped; the Job runs on
+        pod.log("buildkit", "#8 exporting to image")
+        await shop.status(started["id"], "PUSHING")
+        pod.buildkit_ended(0, DIGEST)
+        build = await shop.until(started["id"], lambda b: b["status"] in FINISHED)
+    assert build["status"] == "COMPLETED", build
+    messages = [line["message"] for line in build["logs"]]
+    assert "following the build Job " + job_name(started["id"]) + " again" in messages
+    assert messages.count("#5 [2/4] RUN make") == 1
+    assert clock.now() == before
 
 
 @pytest.mark.parametrize("settings", [{"build_log_lines_max": 100}], indirect=True)

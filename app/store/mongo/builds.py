@@ -6,6 +6,7 @@ Atomicity, per operation:
   builds, then update each chosen build with a filter that still requires it queued, or stale). Two
   concurrent claims write the same documents, so one gets a write conflict and is retried after the
   other commits, and then sees its claims.
+- ``release_builds``: one transaction (read the ids, then clear the owner of the same set).
 - ``save_build``, ``cancel_build``, ``mark_build_cleaned``: single-document updates guarded by "still
   unfinished" (and, for ``save_build``, "still this owner's").
 - ``set_node_image``: read the workflow, change the node, compare-and-set on the revision read (one
@@ -155,7 +156,10 @@ class MongoBuilds:
         self, *, owner: str, at: datetime, heartbeat_before: datetime
     ) -> list[Build]:
         builds = _collection(self._m)
-        stale = {**RUNNING, "heartbeat_at": {"$lt": encode_datetime(heartbeat_before)}}
+        stale = {
+            **RUNNING,
+            "$or": [{"heartbeat_at": {"$lt": encode_datetime(heartbeat_before)}}, {"owner": None}],
+        }
 
         async def write(session: AsyncClientSession) -> list[Build]:
             claimed = []
@@ -167,6 +171,17 @@ class MongoBuilds:
                 if result.modified_count:
                     claimed.append(mine)
             return claimed
+
+        return await self._m.transaction(write)
+
+    async def release_builds(self, *, owner: str) -> list[str]:
+        builds = _collection(self._m)
+        mine = {**RUNNING, "owner": owner}
+
+        async def write(session: AsyncClientSession) -> list[str]:
+            found = await builds.find(mine, projection={"_id": True}, session=session).to_list()
+            await builds.update_many(mine, {"$set": {"owner": None}}, session=session)
+            return sorted(str(doc["_id"]) for doc in found)
 
         return await self._m.transaction(write)
 

@@ -4,8 +4,9 @@ Names are unique per workspace by lower-cased name, and a partial unique index (
 where ``is_default``) holds at most one default per workspace, so no interleaving of writers can break
 either rule. Taking the default (unset the old, set the new), inserting a new default, deleting a
 registry with its pull-Secret records and replacing a workflow's records are transactions; the other
-writes touch one document. Records of a workflow deleted later are dropped by the refresher when it
-meets them (the workflow's deletion does not reach into this collection).
+writes touch one document. Records of a workflow deleted later are dropped by the refresher, or by the
+pull-Secret clean-up, when it meets them (the workflow's deletion does not reach into this collection). A
+record whose credentials never expire has ``expires_at`` null, which no ``$lt`` matches.
 """
 
 from __future__ import annotations
@@ -226,6 +227,25 @@ class MongoRegistries:
                 .find(
                     {"expires_at": {"$lt": encode_datetime(before)}},
                     sort=[("expires_at", 1), ("workflow_id", 1), ("registry_id", 1), ("namespace", 1)],
+                )
+                .to_list()
+            )
+        return [pull_secret_from_doc(doc) for doc in docs]
+
+    async def list_pull_secrets(
+        self, *, workflow_id: str | None = None, registry_id: str | None = None
+    ) -> list[PullSecretRecord]:
+        query: dict[str, Any] = {}
+        if workflow_id is not None:
+            query["workflow_id"] = workflow_id
+        if registry_id is not None:
+            query["registry_id"] = registry_id
+        with translate_errors():
+            docs = (
+                await _pull_secrets(self._m)
+                .find(
+                    query,
+                    sort=[("cluster_id", 1), ("namespace", 1), ("registry_id", 1), ("workflow_id", 1)],
                 )
                 .to_list()
             )

@@ -158,7 +158,8 @@ class SqliteBuilds:
     ) -> list[Build]:
         async with self._db.transaction() as tx:
             rows = await tx.rows(
-                f"SELECT * FROM builds WHERE {_RUNNING} AND heartbeat_at < ? ORDER BY created_at, id",  # noqa: S608
+                f"SELECT * FROM builds WHERE {_RUNNING} AND (heartbeat_at < ? OR owner IS NULL) "  # noqa: S608
+                "ORDER BY created_at, id",
                 (*UNFINISHED_BUILD_STATUSES, encode_datetime(heartbeat_before)),
             )
             claimed = []
@@ -167,6 +168,14 @@ class SqliteBuilds:
                 await _update_saved(tx, mine, "1 = 1", ())
                 claimed.append(mine)
         return claimed
+
+    async def release_builds(self, *, owner: str) -> list[str]:
+        async with self._db.transaction() as tx:
+            rows = await tx.rows(
+                f"UPDATE builds SET owner = NULL WHERE {_RUNNING} AND owner = ? RETURNING id",  # noqa: S608
+                (*UNFINISHED_BUILD_STATUSES, owner),
+            )
+        return sorted(str(row["id"]) for row in rows)
 
     async def save_build(self, build: Build) -> None:
         async with self._db.transaction() as tx:

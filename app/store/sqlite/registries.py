@@ -4,7 +4,8 @@ Names are unique per workspace by lower-cased name (a unique index), and a parti
 at most one default per workspace, so no interleaving of writers can break either rule. Every method
 is one transaction: taking the default (unset the old one, set the new one) is atomic. A workspace's
 registries go with it (``ON DELETE CASCADE``); a registry's and a workflow's pull-Secret records go
-with them.
+with them. The records' ``expires_at`` column is NOT NULL (migration 8 recorded only expiring
+credentials): a record whose credentials never expire stores :data:`NEVER`, which no ``before`` reaches.
 """
 
 from __future__ import annotations
@@ -60,6 +61,24 @@ async def _record_exists(tx: Tx, record: PullSecretRecord) -> bool:
     return workflow is not None and registry is not None
 
 
+NEVER = "9999-12-31T23:59:59.999999Z"
+"""``expires_at`` of a record whose credentials do not expire (later than every encoded datetime)."""
+
+
+def _pull_secret_row(record: PullSecretRecord) -> dict[str, Any]:
+    row = pull_secret_to_doc(record)
+    if row["expires_at"] is None:
+        row["expires_at"] = NEVER
+    return row
+
+
+def _pull_secret_from_row(row: sqlite3.Row) -> PullSecretRecord:
+    doc = dict(row)
+    if doc["expires_at"] == NEVER:
+        doc["expires_at"] = None
+    return pull_secret_from_doc(doc)
+
+
 _PULL_SECRET_COLUMNS = (
     "workflow_id",
     "registry_id",
@@ -79,8 +98,8 @@ _UPSERT_PULL_SECRET = (
 
 
 async def _upsert(tx: Tx, record: PullSecretRecord) -> None:
-    doc = pull_secret_to_doc(record)
-    await tx.run(_UPSERT_PULL_SECRET, tuple(doc[column] for column in _PULL_SECRET_COLUMNS))
+    row = _pull_secret_row(record)
+    await tx.run(_UPSERT_PULL_SECRET, tuple(row[column] for column in _PULL_SECRET_COLUMNS))
 
 
 class SqliteRegistries:
@@ -204,11 +223,29 @@ class SqliteRegistries:
     async def pull_secrets_due(self, before: datetime) -> list[PullSecretRecord]:
         async with self._db.transaction(write=False) as tx:
             rows = await tx.rows(
-                "SELECT * FROM registry_pull_secrets WHERE expires_at < ? "
+                "SELECT * FROM registry_pull_secrets WHERE expires_at < ? AND expires_at != ? "
                 "ORDER BY expires_at, workflow_id, registry_id, namespace",
-                (encode_datetime(before),),
+                (encode_datetime(before), NEVER),
             )
-        return [pull_secret_from_doc(dict(row)) for row in rows]
+        return [_pull_secret_from_row(row) for row in rows]
+
+    async def list_pull_secrets(
+        self, *, workflow_id: str | None = None, registry_id: str | None = None
+    ) -> list[PullSecretRecord]:
+        conditions, params = ["1 = 1"], []
+        if workflow_id is not None:
+            conditions.append("workflow_id = ?")
+            params.append(workflow_id)
+        if registry_id is not None:
+            conditions.append("registry_id = ?")
+            params.append(registry_id)
+        async with self._db.transaction(write=False) as tx:
+            rows = await tx.rows(
+                f"SELECT * FROM registry_pull_secrets WHERE {' AND '.join(conditions)} "  # noqa: S608
+                "ORDER BY cluster_id, namespace, registry_id, workflow_id",
+                params,
+            )
+        return [_pull_secret_from_row(row) for row in rows]
 
 
 async def reencrypt_registries(tx: Tx, transform: Callable[[str], str]) -> int:
