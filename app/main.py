@@ -178,6 +178,10 @@ def create_app(
             async def stop_background_work() -> None:
                 """After Uvicorn closed every subscription (1012) and let in-flight requests finish."""
                 await tasks.close()  # runs stop between waves (INTERRUPTED), lease renewal ends
+                try:  # build Jobs run on: another replica follows them at its next queue round
+                    await services.builds.release()
+                except Exception:
+                    log.exception("letting go of builds failed; others take them over after the lease")
                 try:
                     await services.live.close()  # gives the watch leases back, so another replica takes over
                 finally:

@@ -13,6 +13,7 @@ from app.domain.audit import AuditEntry, AuditFilter
 from app.domain.builds import Build, BuildFilter
 from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
 from app.domain.events import Event
+from app.domain.files import WorkspaceFile
 from app.domain.git import GitAuth, GitCredential
 from app.domain.health import Health
 from app.domain.identities import OAuthCode, OAuthState, Profile, ProviderConfig, SignInFailure, UserIdentity
@@ -101,7 +102,11 @@ class IdentityLinkStore(Protocol):
 
 
 class SignupGrant(Protocol):
-    """What an invitation used by a sign-up gives: membership of ``workspace_id`` with ``role``."""
+    """A pending invitation checked for a sign-up (``invitation_id``) and what it gives: membership of
+    ``workspace_id`` with ``role``."""
+
+    @property
+    def invitation_id(self) -> str: ...
 
     @property
     def workspace_id(self) -> str: ...
@@ -113,9 +118,22 @@ class SignupGrant(Protocol):
 class SignupInvitations(Protocol):
     """The invitation check of a sign-up (satisfied by ``InvitationService``)."""
 
-    async def accept_for_signup(self, token: str, email: str) -> SignupGrant:
-        """Use up the invitation ``token`` for a new account of ``email``; a typed error (``BAD_INPUT`` on
-        ``invitationToken``) when it is unknown, used, expired, revoked or for another address."""
+    async def check_for_signup(self, token: str, email: str) -> SignupGrant:
+        """The pending invitation ``token`` names, for a new account of ``email`` (nothing is written); a
+        typed error (``BAD_INPUT`` on ``invitationToken``) when it is unknown, used, expired, revoked or for
+        another address."""
+        ...
+
+    async def accept_for_signup(
+        self,
+        grant: SignupGrant,
+        user: User,
+        personal_workspace: Workspace,
+        identity: UserIdentity | None = None,
+    ) -> User:
+        """Create the account (as ``create_user``; with ``identity`` linked when given), use the invitation
+        up and add the membership it gives, in one atomic write; the same typed error, with nothing
+        written, when the invitation was used, revoked or expired meanwhile."""
         ...
 
 
@@ -231,6 +249,21 @@ class InvitationStore(Protocol):
         """Atomically mark the invitation accepted (by ``member.user_id``) when it is still pending and
         unexpired at ``at``, and add ``member`` (an existing membership of that user is kept as it is);
         None, writing nothing, when it is not."""
+        ...
+
+    async def create_user_by_invitation(
+        self,
+        user: User,
+        personal_workspace: Workspace,
+        *,
+        invitation_id: str,
+        at: datetime,
+        identity: UserIdentity | None = None,
+    ) -> User | None:
+        """One atomic write: ``create_user`` (the first user is ADMIN), ``identity`` linked when given, the
+        invitation marked accepted by the new user and its membership (the invitation's workspace and
+        role) added. None, writing nothing, when the invitation is not pending and unexpired at ``at``;
+        ``Conflict``, writing nothing, for a taken e-mail or identity."""
         ...
 
 
@@ -655,7 +688,39 @@ class RegistryStore(Protocol):
     async def delete_pull_secret(self, workflow_id: str, registry_id: str, namespace: str) -> None: ...
 
     async def pull_secrets_due(self, before: datetime) -> list[PullSecretRecord]:
-        """Records expiring before ``before``, soonest first (in every workspace)."""
+        """Records expiring before ``before``, soonest first (in every workspace); never those whose
+        ``expires_at`` is None."""
+        ...
+
+    async def list_pull_secrets(
+        self, *, workflow_id: str | None = None, registry_id: str | None = None
+    ) -> list[PullSecretRecord]:
+        """The records of one workflow and/or one registry (every record with neither), by cluster,
+        namespace, registry and workflow."""
+        ...
+
+
+# --- Workspace files ---------------------------------------------------------------------------------
+
+
+class FileStore(Protocol):
+    """Small text files of a workspace (scripts for flow steps), scoped like every tenant record."""
+
+    async def put_file(self, file: WorkspaceFile) -> WorkspaceFile:
+        """Insert ``file``, or, when its workspace already has a file at ``file.path``, replace that one's
+        content, content type, size, hash and ``updated_*`` and bump its revision (its id, ``created_*``
+        kept), in one atomic write; a new file is stored at revision 1. Returns the file as stored.
+        ``NotFound`` for an unknown workspace, ``Conflict`` for an id taken at another path."""
+        ...
+
+    async def get_file(self, scope: Scope, file_id: str) -> WorkspaceFile | None: ...
+
+    async def list_files(self, scope: Scope, workspace_id: str) -> list[WorkspaceFile]:
+        """The workspace's files by path (none outside scope)."""
+        ...
+
+    async def delete_file(self, scope: Scope, file_id: str) -> None:
+        """``NotFound`` outside scope."""
         ...
 
 
@@ -712,7 +777,14 @@ class BuildStore(Protocol):
         self, *, owner: str, at: datetime, heartbeat_before: datetime
     ) -> list[Build]:
         """Take over, atomically, the started unfinished builds whose heartbeat is older than
-        ``heartbeat_before`` (their server stopped): ``owner`` and ``heartbeat_at = at``; return them."""
+        ``heartbeat_before`` (their server stopped) or that have no owner (their server let them go):
+        ``owner`` and ``heartbeat_at = at``; return them."""
+        ...
+
+    async def release_builds(self, *, owner: str) -> list[str]:
+        """In one atomic write, let go of the started unfinished builds ``owner`` runs (a server that
+        stops): their owner is cleared, so the next ``claim_stale_builds`` of any process takes them
+        without waiting for the lease; the ids released."""
         ...
 
     async def save_build(self, build: Build) -> None:
@@ -790,6 +862,7 @@ class Store(
     ImportStore,
     RegistryStore,
     BuildStore,
+    FileStore,
     BackupStore,
     Protocol,
 ):

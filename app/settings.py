@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     build_poll_seconds: float = Field(2.0, gt=0)  # how often a build's pod is read and its log saved
     build_log_drain_seconds: float = Field(10.0, gt=0)  # how long a finished container's log may still come
 
+    # Workspace files (scripts shared by flow steps): the largest content accepted, in UTF-8 bytes.
+    files_max_bytes: int = Field(262_144, gt=0, le=1_048_576)
+
     log_level: str = "INFO"
     log_format: LogFormat | None = None  # default: text in development, JSON lines in production
     metrics_token: SecretStr = SecretStr("")  # a bearer token /metrics asks for; empty: open

@@ -24,6 +24,7 @@ from schema.builds.operations import BuildMutation, BuildQuery, BuildSubscriptio
 from schema.clusters.operations import ClusterMutation, ClusterQuery
 from schema.documents import DocumentCache
 from schema.errors import ErrorCode, apply_code
+from schema.files.operations import FileMutation, FileQuery
 from schema.git.operations import GitMutation, GitQuery
 from schema.git_imports.operations import GitImportMutation, GitImportQuery, GitImportSubscription
 from schema.imports import ImportMutation, ImportQuery
@@ -50,6 +51,7 @@ class Query(
     InvitationQuery,
     PeopleQuery,
     WorkflowQuery,
+    FileQuery,
     VersionQuery,
     KindQuery,
     ClusterQuery,
@@ -75,6 +77,7 @@ class Mutation(
     InvitationMutation,
     PeopleMutation,
     WorkflowMutation,
+    FileMutation,
     VersionMutation,
     ClusterMutation,
     RegistryMutation,

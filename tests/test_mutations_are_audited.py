@@ -32,6 +32,8 @@ MUTATION_ACTIONS = {
     "updateWorkflow": "workflow.update",
     "deleteWorkflow": "workflow.delete",
     "saveWorkflow": "workflow.save",
+    "uploadFile": "file.upload",
+    "deleteFile": "file.delete",
     "applyNodeFix": "workflow.fix_node",
     "importCompose": "workflow.import",
     "createVersion": "version.create",

@@ -1,4 +1,4 @@
-"""Workflows: a canvas of nodes (Kubernetes resources) and edges (their relations)."""
+"""Workflows: a canvas of nodes (Kubernetes resources, or flow steps) and edges (their relations)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ STATUS_TRANSITIONS: dict[WorkflowStatus, frozenset[WorkflowStatus]] = {
     WorkflowStatus.PUBLISHED: frozenset({WorkflowStatus.DRAFT, WorkflowStatus.ARCHIVED}),
     WorkflowStatus.ARCHIVED: frozenset({WorkflowStatus.DRAFT}),
 }
+
+
+class WorkflowType(StrEnum):
+    """What a workflow's canvas holds, fixed at creation: Kubernetes resources deployed together
+    (``TOPOLOGY``) or steps run in order by the flow engine (``FLOW``, node kinds of ``app.domain.flows``)."""
+
+    TOPOLOGY = "TOPOLOGY"
+    FLOW = "FLOW"
 
 
 def can_transition(current: WorkflowStatus, target: WorkflowStatus) -> bool:
@@ -73,10 +81,12 @@ class Workflow:
     created_by: str
     created_at: datetime
     updated_at: datetime
+    type: WorkflowType = WorkflowType.TOPOLOGY
 
 
 @dataclass(frozen=True, slots=True)
 class WorkflowFilter:
     status: WorkflowStatus | None = None
+    type: WorkflowType | None = None
     name_contains: str | None = None
     workspace_id: str | None = None

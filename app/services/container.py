@@ -20,6 +20,7 @@ from app.services.build_executor import BuildExecutor, BuildRunSettings
 from app.services.builds import BuildQueueSettings, BuildService
 from app.services.clusters import ClusterService
 from app.services.diagnosing import DiagnosisService
+from app.services.files import FileService
 from app.services.git_credentials import GitCredentialService
 from app.services.git_imports import GitImportService, GitImportSettings
 from app.services.identity import IdentityPolicy, IdentityService
@@ -88,6 +89,7 @@ class Services:
     api_tokens: ApiTokenService
     invitations: InvitationService
     passwords: PasswordService
+    files: FileService
 
 
 def build_services(
@@ -241,7 +243,9 @@ def build_services(
         clock=clock,
         auditor=auditor,
         paging=paging,
-        teardown=Teardown(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
+        teardown=Teardown(
+            store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout, pull_secrets=pull_secrets
+        ),
     )
     invitations = InvitationService(
         store=store,
@@ -291,6 +295,7 @@ def build_services(
         ),
         workspaces=WorkspaceService(store=store, clock=clock, auditor=auditor, principals=identity.cache),
         workflows=workflows,
+        files=FileService(store=store, clock=clock, auditor=auditor, max_bytes=settings.files_max_bytes),
         versions=VersionService(store=store, clock=clock, auditor=auditor, paging=paging),
         readiness=ReadinessService(store=store),
         clusters=ClusterService(
@@ -309,6 +314,7 @@ def build_services(
             gateway=gateway,
             keyring=keyring,
             timeout_seconds=timeout,
+            pull_secrets=pull_secrets,
         ),
         runs=RunService(
             store=store,
@@ -375,6 +381,7 @@ def build_services(
             clock=clock,
             auditor=auditor,
             allow_insecure=settings.registry_allow_insecure,
+            pull_secrets=pull_secrets,
         ),
         pull_secrets=pull_secrets,
         builds=builds,

@@ -26,7 +26,7 @@ from app.services.run_executor import RunExecutor, RunPlan
 from app.services.run_state import RunRecorder
 from app.services.secret_values import SecretValueService, check_values
 from app.services.tasks import TaskSupervisor
-from app.services.workflows import invalid_canvas
+from app.services.workflows import invalid_canvas, require_deployable
 
 CURSOR_LIST = "runs"
 
@@ -111,6 +111,7 @@ class RunService:
                 raise errors.Invalid.field(
                     "id", "an archived workflow cannot run; move it back to DRAFT first"
                 )
+            require_deployable(workflow)
             credentials = await workflow_credentials(
                 self._store, self._keyring, principal.scope, workflow, field="id"
             )

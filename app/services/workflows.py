@@ -10,12 +10,22 @@ from typing import Protocol
 from app import errors
 from app.domain import names
 from app.domain.canvas_check import CanvasCheck, check_canvas
+from app.domain.flows import check_flow, flow_kinds_in
 from app.domain.ids import new_id
 from app.domain.paging import Page
 from app.domain.problems import Problem
 from app.domain.runs import AppliedObject
-from app.domain.workflows import Canvas, Edge, Node, Workflow, WorkflowFilter, WorkflowStatus, can_transition
-from app.ports import Clock, ClusterStore, WorkflowStore, WorkspaceStore
+from app.domain.workflows import (
+    Canvas,
+    Edge,
+    Node,
+    Workflow,
+    WorkflowFilter,
+    WorkflowStatus,
+    WorkflowType,
+    can_transition,
+)
+from app.ports import Clock, ClusterStore, FileStore, WorkflowStore, WorkspaceStore
 from app.services.auditing import Auditor
 from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
@@ -25,7 +35,7 @@ MAX_DESCRIPTION = 2000
 CURSOR_LIST = "workflows"
 
 
-class WorkflowServiceStore(WorkflowStore, WorkspaceStore, ClusterStore, Protocol):
+class WorkflowServiceStore(WorkflowStore, WorkspaceStore, ClusterStore, FileStore, Protocol):
     pass
 
 
@@ -48,10 +58,34 @@ class WorkflowChanges:
     clear_cluster: bool = False
     expected_revision: int | None = None
     delete_volumes: bool = False  # when archiving removes what the workflow deployed
+    type: WorkflowType | None = None  # fixed at creation: only the current type is accepted
 
 
 def workflow_cursor(workflow: Workflow) -> str:
     return encode_cursor(CURSOR_LIST, [workflow.created_at.isoformat(), workflow.id])
+
+
+def check_for(type: WorkflowType, canvas: Canvas, *, strict: bool = False) -> CanvasCheck:
+    """The checks of a canvas of a workflow of ``type``: flow rules for a FLOW, the Kubernetes kinds' rules
+    for a TOPOLOGY (where a flow step is refused by name rather than as an unknown kind)."""
+    if type is WorkflowType.FLOW:
+        return check_flow(canvas, strict=strict)
+    result = check_canvas(canvas, strict=strict)
+    steps = flow_kinds_in(canvas)
+    if not steps:
+        return result
+    paths = {problem.path for problem in steps}
+    return replace(result, errors=(*steps, *(e for e in result.errors if e.path not in paths)))
+
+
+def require_deployable(workflow: Workflow, field: str = "id") -> None:
+    """``BAD_INPUT`` for a FLOW: previews, plans and deploy runs are for topologies only."""
+    if workflow.type is WorkflowType.FLOW:
+        raise errors.Invalid.field(
+            field,
+            f"workflow {workflow.name!r} is a FLOW: its steps run with the flow engine, not as manifests "
+            "applied to a cluster; previews, plans and deploy runs are for TOPOLOGY workflows",
+        )
 
 
 def invalid_canvas(problems: Sequence[Problem]) -> errors.Invalid:
@@ -115,6 +149,7 @@ class WorkflowService:
         workspace_id: str | None,
         namespace: str | None,
         cluster_id: str | None,
+        type: WorkflowType = WorkflowType.TOPOLOGY,
     ) -> Workflow:
         name, description = _clean_name(name), _clean_description(description)
         async with self._auditor.action(
@@ -127,8 +162,10 @@ class WorkflowService:
                 workspace_id=workspace_id,
                 namespace=namespace,
                 cluster_id=cluster_id,
+                type=type,
             )
             record.target_id, record.workspace_id = workflow.id, workflow.workspace_id
+            record.detail = {"type": type.value}
             await self._store.insert_workflow(workflow)
             return workflow
 
@@ -141,6 +178,7 @@ class WorkflowService:
         workspace_id: str | None,
         namespace: str | None,
         cluster_id: str | None,
+        type: WorkflowType = WorkflowType.TOPOLOGY,
     ) -> Workflow:
         """The empty DRAFT workflow ``create`` inserts (inputs checked, write access required), not written:
         imports write it together with their canvas and Secret values."""
@@ -165,6 +203,7 @@ class WorkflowService:
             created_by=principal.user_id,
             created_at=now,
             updated_at=now,
+            type=type,
         )
 
     async def update(self, principal: Principal, workflow_id: str, changes: WorkflowChanges) -> Workflow:
@@ -173,6 +212,12 @@ class WorkflowService:
         ) as record:
             current = await self._writable(principal, workflow_id)
             record.workspace_id = current.workspace_id
+            if changes.type is not None and changes.type != current.type:
+                raise errors.Invalid.field(
+                    "type",
+                    "the type of a workflow is fixed when it is created; this one is a "
+                    f"{current.type.value}. Create a new workflow of type {changes.type.value} instead",
+                )
             expected = _expected(current, changes.expected_revision)
             updated = current
             if changes.name is not None:
@@ -227,8 +272,10 @@ class WorkflowService:
         self, principal: Principal, workflow_id: str, nodes: Sequence[Node], edges: Sequence[Edge]
     ) -> CanvasCheck:
         """The checks of ``save`` without saving (``validateWorkflow``)."""
-        await self.get(principal, workflow_id)
-        return check_canvas(Canvas(tuple(nodes), tuple(edges)))
+        workflow = await self.get(principal, workflow_id)
+        result = check_for(workflow.type, Canvas(tuple(nodes), tuple(edges)))
+        missing = await self._missing_files(principal, workflow.workspace_id, result.canvas, nodes)
+        return replace(result, errors=(*result.errors, *missing)) if missing else result
 
     async def save(
         self,
@@ -246,6 +293,9 @@ class WorkflowService:
             record.workspace_id = current.workspace_id
             planned = self.planned_save(current, Canvas(tuple(nodes), tuple(edges)), expected_revision)
             canvas = planned.workflow.canvas
+            missing = await self._missing_files(principal, current.workspace_id, canvas, nodes)
+            if missing:
+                raise invalid_canvas(missing)
             record.detail = {"nodes": str(len(canvas.nodes)), "edges": str(len(canvas.edges))}
             saved = await self._store.replace_workflow(
                 principal.scope, planned.workflow, planned.workflow.revision - 1
@@ -258,7 +308,7 @@ class WorkflowService:
         compare-and-set on ``expected_revision``. Imports reuse it so they store what ``save`` would."""
         if current.status is WorkflowStatus.ARCHIVED:
             raise errors.Invalid.field("id", "an archived workflow is read-only; move it back to DRAFT first")
-        result = check_canvas(canvas)
+        result = check_for(current.type, canvas)
         if result.errors:
             raise invalid_canvas(result.errors)
         expected = _expected(current, expected_revision)
@@ -266,6 +316,27 @@ class WorkflowService:
         removed = tuple(node.id for node in current.canvas.nodes if node.id not in kept)
         updated = replace(current, canvas=result.canvas, revision=expected + 1, updated_at=self._clock.now())
         return SavedCanvas(workflow=updated, warnings=result.warnings, removed_node_ids=removed)
+
+    async def _missing_files(
+        self, principal: Principal, workspace_id: str, canvas: Canvas, sent: Sequence[Node]
+    ) -> list[Problem]:
+        """Errors for the Function nodes of a checked ``canvas`` whose ``fileId`` is not a file of the
+        workspace (paths index ``sent``, the nodes as the client sent them)."""
+        index_of = {node.id: index for index, node in reversed(list(enumerate(sent)))}
+        problems = []
+        for node in canvas.nodes:
+            file_id = node.data.get("fileId") if node.kind == "Function" else None
+            if not file_id:
+                continue
+            file = await self._store.get_file(principal.scope, file_id)
+            if file is None or file.workspace_id != workspace_id:
+                problems.append(
+                    Problem(
+                        f"nodes[{index_of[node.id]}].data.fileId",
+                        f"no file with the id {file_id!r} in this workspace (see files)",
+                    )
+                )
+        return problems
 
     async def _check_cluster(self, principal: Principal, cluster_id: str, workspace_id: str) -> None:
         cluster = await self._store.get_cluster(principal.scope, cluster_id)

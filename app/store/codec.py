@@ -37,7 +37,7 @@ from app.domain.runs import (
 )
 from app.domain.users import Session, User, UserRole
 from app.domain.versions import Version
-from app.domain.workflows import Canvas, Edge, Node, Position, Workflow, WorkflowStatus
+from app.domain.workflows import Canvas, Edge, Node, Position, Workflow, WorkflowStatus, WorkflowType
 from app.domain.workspaces import MemberRole, Membership, Workspace
 
 Document = dict[str, Any]
@@ -225,6 +225,7 @@ def workflow_to_doc(workflow: Workflow) -> Document:
         "name": workflow.name,
         "description": workflow.description,
         "status": workflow.status.value,
+        "type": workflow.type.value,
         "namespace": workflow.namespace,
         "cluster_id": workflow.cluster_id,
         "canvas": canvas_to_doc(workflow.canvas),
@@ -245,6 +246,7 @@ def workflow_from_doc(doc: Mapping[str, Any]) -> Workflow:
         namespace=doc["namespace"],
         cluster_id=doc.get("cluster_id"),
         canvas=canvas_from_doc(doc["canvas"]),
+        type=WorkflowType(doc.get("type") or WorkflowType.TOPOLOGY.value),
         revision=int(doc["revision"]),
         created_by=doc["created_by"],
         created_at=decode_datetime(doc["created_at"]),

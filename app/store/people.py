@@ -24,6 +24,7 @@ WORKSPACE_CONTENT: tuple[str, ...] = (
     "git_credentials",
     "compose_imports",
     "builds",
+    "workspace_files",
 )
 
 

@@ -8,7 +8,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.domain import edges as domain_edges
+from app.domain.flows import FlowKindSpec, PortSpec
 from app.domain.kinds import FieldSpec, NodeKindSpec
+from schema.workflows.types import WorkflowType
 
 
 @strawberry.enum(description="The type of a node field, for building its form control.")
@@ -74,17 +76,46 @@ class EdgeRule:
         )
 
 
-@strawberry.type(description="A kind of node: a Kubernetes resource the canvas can hold.")
+@strawberry.type(description="A port of a flow node kind: where edges leave (out) or arrive (in).")
+class NodePort:
+    name: str = strawberry.field(
+        description="The handle: an edge's `sourceHandle` (out) or `targetHandle` (in)."
+    )
+    description: str = strawberry.field(description="What flows through it.")
+    many: bool = strawberry.field(description="In-ports only: more than one edge may end here.")
+
+    @classmethod
+    def from_domain(cls, port: PortSpec) -> NodePort:
+        return cls(name=port.name, description=port.description, many=port.many)
+
+
+@strawberry.type(
+    description="A kind of node: a Kubernetes resource a TOPOLOGY canvas holds, or a step of a FLOW."
+)
 class NodeKind:
-    kind: str = strawberry.field(description="Kubernetes kind, e.g. `Deployment`.")
-    api_version: str = strawberry.field(description="Kubernetes apiVersion, e.g. `apps/v1`.")
-    namespaced: bool = strawberry.field(description="Lives in a namespace.")
+    kind: str = strawberry.field(
+        description="Kubernetes kind, e.g. `Deployment`, or flow step kind (`Function`)."
+    )
+    api_version: str = strawberry.field(
+        description="Kubernetes apiVersion, e.g. `apps/v1`; empty for flow steps."
+    )
+    namespaced: bool = strawberry.field(description="Lives in a namespace (false for flow steps).")
     category: str = strawberry.field(description="Palette group: workload, networking, config, storage…")
     description: str = strawberry.field(description="What it is for.")
     aliases: list[str] = strawberry.field(description="Other type names accepted as `kind` on input.")
     fields: list[NodeField] = strawberry.field(description="The fields of its `data`.")
     outgoing_edges: list[EdgeRule] = strawberry.field(description="Edges that may start at this kind.")
     incoming_edges: list[EdgeRule] = strawberry.field(description="Edges that may end at this kind.")
+    workflow_type: WorkflowType = strawberry.field(
+        description="The workflows whose canvas may hold it: offer TOPOLOGY kinds or FLOW kinds, never both."
+    )
+    in_ports: list[NodePort] = strawberry.field(
+        description="Flow steps: where edges arrive (`targetHandle`); empty for Kubernetes kinds."
+    )
+    out_ports: list[NodePort] = strawberry.field(
+        description="Flow steps: where edges leave (`sourceHandle`; the first is the default when the kind "
+        "has one obvious port); empty for Kubernetes kinds."
+    )
 
     @classmethod
     def from_domain(cls, spec: NodeKindSpec) -> NodeKind:
@@ -99,4 +130,25 @@ class NodeKind:
             fields=[NodeField.from_domain(f) for f in spec.fields],
             outgoing_edges=[EdgeRule.from_domain(r) for r in rules if r.source_kind == spec.kind],
             incoming_edges=[EdgeRule.from_domain(r) for r in rules if r.target_kind == spec.kind],
+            workflow_type=WorkflowType.TOPOLOGY,
+            in_ports=[],
+            out_ports=[],
+        )
+
+    @classmethod
+    def from_flow(cls, spec: FlowKindSpec) -> NodeKind:
+        """A flow step kind: its ports stand in for edge rules (any out-port may meet any in-port)."""
+        return cls(
+            kind=spec.kind,
+            api_version="",
+            namespaced=False,
+            category=spec.category,
+            description=spec.description,
+            aliases=[],
+            fields=[NodeField.from_domain(f) for f in spec.fields],
+            outgoing_edges=[],
+            incoming_edges=[],
+            workflow_type=WorkflowType.FLOW,
+            in_ports=[NodePort.from_domain(p) for p in spec.in_ports],
+            out_ports=[NodePort.from_domain(p) for p in spec.out_ports],
         )

@@ -8,6 +8,7 @@ import strawberry
 
 from app.domain.workflows import WorkflowFilter as DomainFilter
 from app.domain.workflows import WorkflowStatus as DomainStatus
+from app.domain.workflows import WorkflowType as DomainType
 from app.services.workflows import WorkflowChanges, workflow_cursor
 from schema.connections import Connection, connection
 from schema.context import Info
@@ -49,6 +50,7 @@ class WorkflowQuery:
         principal = await info.context.principal()
         domain_filter = DomainFilter(
             status=DomainStatus(filter.status.value) if filter and filter.status else None,
+            type=DomainType(filter.type.value) if filter and filter.type else None,
             name_contains=filter.name_contains if filter else None,
             workspace_id=str(filter.workspace_id) if filter and filter.workspace_id else None,
         )
@@ -90,6 +92,7 @@ class WorkflowMutation:
             workspace_id=input.workspace_id,
             namespace=input.namespace,
             cluster_id=input.cluster_id,
+            type=DomainType(input.type.value),
         )
         return CreateWorkflowPayload(workflow=Workflow.from_domain(workflow))
 
@@ -105,6 +108,7 @@ class WorkflowMutation:
             clear_cluster=input.clear_cluster,
             expected_revision=input.expected_revision,
             delete_volumes=input.delete_volumes,
+            type=DomainType(input.type.value) if input.type else None,
         )
         workflow = await info.context.services.workflows.update(principal, input.id, changes)
         return UpdateWorkflowPayload(workflow=Workflow.from_domain(workflow))

@@ -28,6 +28,15 @@ class WorkflowStatus(Enum):
     ARCHIVED = "ARCHIVED"
 
 
+@strawberry.enum(
+    description="What a workflow's canvas holds, fixed when it is created: Kubernetes resources deployed "
+    "together (TOPOLOGY), or steps that run code and call APIs in order (FLOW)."
+)
+class WorkflowType(Enum):
+    TOPOLOGY = "TOPOLOGY"
+    FLOW = "FLOW"
+
+
 @strawberry.type(description="Where a node sits on the canvas.")
 class Position:
     x: float = strawberry.field(description="Horizontal position.")
@@ -91,6 +100,9 @@ class Workflow:
     name: str = strawberry.field(description="Display name.")
     description: str = strawberry.field(description="Free text.")
     status: WorkflowStatus = strawberry.field(description="Life-cycle status.")
+    type: WorkflowType = strawberry.field(
+        description="TOPOLOGY (Kubernetes resources) or FLOW (steps); fixed at creation."
+    )
     namespace: str = strawberry.field(description="Kubernetes namespace its resources go to by default.")
     cluster_id: strawberry.ID | None = strawberry.field(description="The cluster it deploys to, if chosen.")
     nodes: list[CanvasNode] = strawberry.field(description="The resources on the canvas.")
@@ -120,6 +132,7 @@ class Workflow:
             name=workflow.name,
             description=workflow.description,
             status=WorkflowStatus(workflow.status.value),
+            type=WorkflowType(workflow.type.value),
             namespace=workflow.namespace,
             cluster_id=strawberry.ID(workflow.cluster_id) if workflow.cluster_id else None,
             nodes=[CanvasNode.from_domain(n) for n in workflow.canvas.nodes],
@@ -185,6 +198,7 @@ def canvas_from_inputs(
 @strawberry.input(description="Narrow the workflow list.")
 class WorkflowFilter:
     status: WorkflowStatus | None = strawberry.field(default=None, description="Only this status.")
+    type: WorkflowType | None = strawberry.field(default=None, description="Only this type.")
     name_contains: str | None = strawberry.field(default=None, description="Name contains this (any case).")
     workspace_id: strawberry.ID | None = strawberry.field(default=None, description="Only this workspace.")
 
@@ -201,6 +215,10 @@ class CreateWorkflowInput:
         description="Kubernetes namespace; default: a DNS-1123 slug of workspace and workflow names.",
     )
     cluster_id: strawberry.ID | None = strawberry.field(default=None, description="Cluster to deploy to.")
+    type: WorkflowType = strawberry.field(
+        default=WorkflowType.TOPOLOGY,
+        description="TOPOLOGY (Kubernetes resources, the default) or FLOW (steps); it cannot change later.",
+    )
 
 
 @strawberry.type(description="The result of `createWorkflow`.")
@@ -223,6 +241,10 @@ class UpdateWorkflowInput:
     delete_volumes: bool = strawberry.field(
         default=False,
         description="When archiving (which removes what it deployed): also its PersistentVolumeClaims.",
+    )
+    type: WorkflowType | None = strawberry.field(
+        default=None,
+        description="The type is fixed at creation: only the current one is accepted (another is BAD_INPUT).",
     )
 
 

@@ -193,6 +193,18 @@ async def _audit_origins(db: AsyncDatabase[Doc]) -> None:
     )
 
 
+async def _flows_and_files(db: AsyncDatabase[Doc]) -> None:
+    # Every workflow written before this step is a topology; the type never changes afterwards.
+    await db["workflows"].update_many({"type": {"$exists": False}}, {"$set": {"type": "TOPOLOGY"}})
+    await db["workflows"].create_index(
+        [("type", 1), ("created_at", -1), ("_id", -1)], name="workflows_type_newest"
+    )
+    await ensure_collections(db, "workspace_files")
+    await db["workspace_files"].create_index(
+        [("workspace_id", 1), ("path", 1)], unique=True, name="workspace_files_path"
+    )
+
+
 MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(1, "users, sessions, workspaces and memberships", _identity),
     MongoMigration(2, "workflows and versions", _workflows),
@@ -206,6 +218,7 @@ MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(10, "user identities, OAuth states and one-time codes", _identities),
     MongoMigration(11, "invitations, API tokens and password resets", _people),
     MongoMigration(12, "audit event origins and workspace index", _audit_origins),
+    MongoMigration(13, "workflow types and workspace files", _flows_and_files),
 )
 
 

@@ -14,6 +14,7 @@ from app.store.mongo.builds import MongoBuilds
 from app.store.mongo.clusters import MongoClusters
 from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import Doc
+from app.store.mongo.files import MongoFiles
 from app.store.mongo.git import MongoGitCredentials
 from app.store.mongo.identities import MongoIdentities
 from app.store.mongo.imports import MongoImports
@@ -52,6 +53,7 @@ class MongoStore(
     MongoImports,
     MongoRegistries,
     MongoBuilds,
+    MongoFiles,
     MongoBackup,
 ):
     """The MongoDB store. Create it with :func:`open_mongo`; ``close()`` it when done."""

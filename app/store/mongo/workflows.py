@@ -27,7 +27,7 @@ from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import Doc, workflow_from_mongo, workflow_to_mongo
 from app.store.mongo.scoping import in_scope
 
-# The fields a compare-and-set rewrites; _id, workspace_id, created_by and created_at never change.
+# The fields a compare-and-set rewrites; _id, workspace_id, type, created_by and created_at never change.
 _MUTABLE = ("name", "description", "status", "namespace", "cluster_id", "canvas", "revision", "updated_at")
 
 NEWEST_FIRST = [("created_at", -1), ("_id", -1)]
@@ -74,6 +74,8 @@ def workflow_conditions(filter: WorkflowFilter) -> dict[str, Any]:
     conditions: dict[str, Any] = {}
     if filter.status is not None:
         conditions["status"] = filter.status.value
+    if filter.type is not None:
+        conditions["type"] = filter.type.value
     if filter.workspace_id is not None:
         conditions["workspace_id"] = filter.workspace_id
     if filter.name_contains:

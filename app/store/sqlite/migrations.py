@@ -455,6 +455,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX audit_workspace_newest ON audit_events (workspace_id, at DESC, id DESC)",
         ),
     ),
+    Migration(
+        13,
+        "workflow types and workspace files",
+        (
+            # Every workflow written before this step is a topology; the type never changes afterwards.
+            "ALTER TABLE workflows ADD COLUMN type TEXT NOT NULL DEFAULT 'TOPOLOGY'",
+            "CREATE INDEX workflows_type_newest ON workflows (type, created_at DESC, id DESC)",
+            # Scripts shared by flow steps: one row per (workspace, path), content as text.
+            """CREATE TABLE workspace_files (
+                id           TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                path         TEXT NOT NULL,
+                content      TEXT NOT NULL,
+                content_type TEXT NOT NULL,
+                size         INTEGER NOT NULL,
+                sha256       TEXT NOT NULL,
+                revision     INTEGER NOT NULL,
+                created_by   TEXT NOT NULL,
+                created_at   TEXT NOT NULL,
+                updated_by   TEXT NOT NULL,
+                updated_at   TEXT NOT NULL
+            ) STRICT""",
+            "CREATE UNIQUE INDEX workspace_files_path ON workspace_files (workspace_id, path)",
+        ),
+    ),
 )
 
 _LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (

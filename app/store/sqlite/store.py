@@ -10,6 +10,7 @@ from app.store.sqlite.backup import SqliteBackup
 from app.store.sqlite.builds import SqliteBuilds
 from app.store.sqlite.clusters import SqliteClusters
 from app.store.sqlite.connection import Database, connect
+from app.store.sqlite.files import SqliteFiles
 from app.store.sqlite.git import SqliteGitCredentials
 from app.store.sqlite.identities import SqliteIdentities
 from app.store.sqlite.imports import SqliteImports
@@ -46,6 +47,7 @@ class SqliteStore(
     SqliteImports,
     SqliteRegistries,
     SqliteBuilds,
+    SqliteFiles,
     SqliteBackup,
 ):
     """The embedded default store. Create it with :func:`open_sqlite`; ``close()`` it when done."""

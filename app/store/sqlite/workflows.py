@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from app.domain.paging import Page
-from app.domain.workflows import Workflow, WorkflowFilter
+from app.domain.workflows import Workflow, WorkflowFilter, WorkflowType
 from app.domain.workspaces import Scope
 from app.errors import Conflict, NotFound
 from app.ports import WorkflowKey
@@ -15,7 +15,7 @@ from app.store.common import check_next_revision, check_page_size
 from app.store.sqlite.connection import Database, Tx, duplicate_is_conflict
 from app.store.sqlite.scoping import in_scope
 
-# The columns a compare-and-set rewrites; id, workspace_id, created_by and created_at never change.
+# The columns a compare-and-set rewrites; id, workspace_id, type, created_by and created_at never change.
 _MUTABLE = (
     "name",
     "name_lower",
@@ -30,8 +30,14 @@ _MUTABLE = (
 
 
 def workflow_row(workflow: Workflow) -> dict[str, Any]:
-    """The row of a workflow: its document, the canvas as JSON text, and the lower-cased name."""
+    """The row of a workflow: its document, the canvas as JSON text, and the lower-cased name.
+
+    ``type`` is written only for a FLOW: the column defaults to TOPOLOGY (migration 13), so a topology's
+    row is the same as before that step.
+    """
     row = workflow_to_doc(workflow)
+    if workflow.type is WorkflowType.TOPOLOGY:
+        del row["type"]
     row["canvas"] = dumps(row["canvas"])
     row["name_lower"] = workflow.name.lower()
     return row
@@ -109,6 +115,9 @@ class SqliteWorkflows:
         if filter.status is not None:
             conditions.append("status = ?")
             params.append(filter.status.value)
+        if filter.type is not None:
+            conditions.append("type = ?")
+            params.append(filter.type.value)
         if filter.workspace_id is not None:
             conditions.append("workspace_id = ?")
             params.append(filter.workspace_id)
