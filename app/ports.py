@@ -14,6 +14,7 @@ from app.domain.builds import Build, BuildFilter
 from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
 from app.domain.events import Event
 from app.domain.files import WorkspaceFile
+from app.domain.flows.steps import StepInvocation, StepResult
 from app.domain.git import GitAuth, GitCredential
 from app.domain.health import Health
 from app.domain.identities import OAuthCode, OAuthState, Profile, ProviderConfig, SignInFailure, UserIdentity
@@ -697,6 +698,17 @@ class RegistryStore(Protocol):
     ) -> list[PullSecretRecord]:
         """The records of one workflow and/or one registry (every record with neither), by cluster,
         namespace, registry and workflow."""
+        ...
+
+
+# --- Flow steps --------------------------------------------------------------------------------------
+
+
+class StepExecutor(Protocol):
+    async def execute(self, invocation: StepInvocation) -> StepResult:
+        """Run one attempt of one flow step and return its output (JSON) or why it failed. Expected
+        failures are results, never exceptions; the engine enforces the step's timeout and cancels the
+        call when the run is cancelled."""
         ...
 
 

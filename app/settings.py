@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     # Workspace files (scripts shared by flow steps): the largest content accepted, in UTF-8 bytes.
     files_max_bytes: int = Field(262_144, gt=0, le=1_048_576)
 
+    # Flow runs: steps of one run running at once; the largest step output (JSON bytes); the largest HTTP
+    # response body an HttpRequest step reads.
+    flow_step_concurrency: int = Field(4, gt=0, le=256)
+    flow_output_max_bytes: int = Field(262_144, gt=0, le=16_777_216)
+    flow_http_response_max_bytes: int = Field(1_048_576, gt=0, le=67_108_864)
+
     log_level: str = "INFO"
     log_format: LogFormat | None = None  # default: text in development, JSON lines in production
     metrics_token: SecretStr = SecretStr("")  # a bearer token /metrics asks for; empty: open

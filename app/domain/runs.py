@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class RunStatus(StrEnum):
@@ -25,12 +26,30 @@ class TriggerKind(StrEnum):
 
 
 class NodeRunStatus(StrEnum):
+    """A node's state in a run. Deploy runs use PENDING, APPLYING, APPLIED, SKIPPED, FAILED, CANCELLED;
+    flow runs (steps) use PENDING, QUEUED, RUNNING, COMPLETED, FAILED, SKIPPED, RETRYING, CANCELLED."""
+
     PENDING = "PENDING"
     APPLYING = "APPLYING"
     APPLIED = "APPLIED"  # the cluster accepted the object (changed or unchanged)
-    SKIPPED = "SKIPPED"  # deliberately not applied (a Secret with no value), with a warning
+    SKIPPED = "SKIPPED"  # deliberately not applied (a Secret with no value) / a flow branch not taken
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"  # the run stopped before this node
+    QUEUED = "QUEUED"  # a flow step whose inputs are complete, waiting for a free slot
+    RUNNING = "RUNNING"  # a flow step executing (attempt ``attempt``)
+    COMPLETED = "COMPLETED"  # a flow step that returned its output
+    RETRYING = "RETRYING"  # a flow step whose attempt failed, waiting for its backoff before the next
+
+    @property
+    def settled(self) -> bool:
+        """Whether the node will not change any more in this run."""
+        return self in (
+            NodeRunStatus.APPLIED,
+            NodeRunStatus.SKIPPED,
+            NodeRunStatus.FAILED,
+            NodeRunStatus.CANCELLED,
+            NodeRunStatus.COMPLETED,
+        )
 
 
 class ObjectAction(StrEnum):
@@ -58,6 +77,34 @@ class NodeRunState:
     message: str | None = None
     objects: tuple[AppliedObject, ...] = ()
     updated_at: datetime | None = None
+    step: StepOutcome | None = None  # flow runs only: attempt, times, output, error
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """What a flow step did in its latest attempt (the node's ``status`` says where it stands).
+
+    ``port`` is the out-port the run went on through (``output``, a Condition's ``true``/``false``, or
+    ``error`` when a failed step's error port is connected); ``output`` the JSON the step returned (``None``
+    when it was larger than the limit: ``output_size`` still says how large, in bytes of JSON).
+    ``error_kind`` is ERROR, TIMEOUT, OOM, REFUSED or CANCELLED; ``error_stage`` where it failed.
+    """
+
+    attempt: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    port: str | None = None
+    output: Any = None
+    output_size: int = 0
+    error_kind: str | None = None
+    error_stage: str | None = None
+    error: str | None = None
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)
 
 
 @dataclass(frozen=True, slots=True)

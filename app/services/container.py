@@ -12,6 +12,7 @@ from app.auth.opaque_tokens import API_TOKEN_PREFIX
 from app.auth.passwords import PasswordHasher
 from app.auth.tokens import TokenCodec
 from app.domain.build_jobs import BuildJobSettings, BuildResources
+from app.flows.steps import in_process_executors
 from app.net.egress import EgressGuard, EgressPolicy
 from app.ports import Clock, CloneLimits, ClusterGateway, EventBus, GitCloner, RegistryClient, Renderer, Store
 from app.services.api_tokens import ApiTokenService
@@ -21,6 +22,7 @@ from app.services.builds import BuildQueueSettings, BuildService
 from app.services.clusters import ClusterService
 from app.services.diagnosing import DiagnosisService
 from app.services.files import FileService
+from app.services.flow_engine import FlowEngine, FlowEngineSettings
 from app.services.git_credentials import GitCredentialService
 from app.services.git_imports import GitImportService, GitImportSettings
 from app.services.identity import IdentityPolicy, IdentityService
@@ -332,6 +334,20 @@ def build_services(
             ),
             owner=owner,
             pull_secrets=pull_secrets,
+            flows=FlowEngine(
+                store=store,
+                clock=clock,
+                bus=bus,
+                executors=in_process_executors(
+                    egress, max_response_bytes=settings.flow_http_response_max_bytes
+                ),
+                settings=FlowEngineSettings(
+                    concurrency=settings.flow_step_concurrency,
+                    max_output_bytes=settings.flow_output_max_bytes,
+                    heartbeat_seconds=settings.run_heartbeat_seconds,
+                    max_log_lines=settings.run_log_lines_max,
+                ),
+            ),
         ),
         streams=StreamService(
             store=store, bus=bus, clock=clock, recheck_seconds=settings.subscription_recheck_seconds

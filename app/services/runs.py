@@ -15,10 +15,11 @@ from app.domain.manifests import RenderRequest
 from app.domain.paging import Page
 from app.domain.runs import NodeRunState, NodeRunStatus, Run, RunStatus, TriggerKind
 from app.domain.versions import VersionDraft
-from app.domain.workflows import WorkflowStatus
+from app.domain.workflows import Canvas, Workflow, WorkflowStatus, WorkflowType
 from app.ports import Clock, ClusterStore, Renderer, RunStore, WorkflowStore
 from app.services.auditing import Auditor
 from app.services.clusters import workflow_credentials
+from app.services.flow_engine import FlowEngine
 from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
 from app.services.pull_secrets import PullSecretService
@@ -26,7 +27,7 @@ from app.services.run_executor import RunExecutor, RunPlan
 from app.services.run_state import RunRecorder
 from app.services.secret_values import SecretValueService, check_values
 from app.services.tasks import TaskSupervisor
-from app.services.workflows import invalid_canvas, require_deployable
+from app.services.workflows import check_for, invalid_canvas, require_deployable
 
 CURSOR_LIST = "runs"
 
@@ -80,8 +81,10 @@ class RunService:
         timing: RunTiming,
         owner: str,
         pull_secrets: PullSecretService | None = None,
+        flows: FlowEngine | None = None,
     ) -> None:
         self._store = store
+        self._flows = flows  # runs FLOW workflows (None: a FLOW refuses runWorkflow as before)
         self._pull_secrets = pull_secrets  # image pull Secrets for images on the workspace's registries
         self._executor = executor
         self._renderer = renderer
@@ -111,6 +114,10 @@ class RunService:
                 raise errors.Invalid.field(
                     "id", "an archived workflow cannot run; move it back to DRAFT first"
                 )
+            if workflow.type is WorkflowType.FLOW and self._flows is not None:
+                run = await self._start_flow(principal, workflow, trigger_data)
+                record.detail = {"runId": run.id, "version": str(run.version)}
+                return run
             require_deployable(workflow)
             credentials = await workflow_credentials(
                 self._store, self._keyring, principal.scope, workflow, field="id"
@@ -182,6 +189,50 @@ class RunService:
         self._tasks.spawn(f"run-{run.id}", self._executor.execute(recorder, plan))
         return run
 
+    async def _start_flow(
+        self, principal: Principal, workflow: Workflow, trigger_data: Mapping[str, Any] | None
+    ) -> Run:
+        """A FLOW run: check the flow strictly, snapshot a version and record the run atomically, then
+        walk it with the flow engine in the background. ``triggerData`` is the Start step's output."""
+        assert self._flows is not None
+        if trigger_data is not None and not isinstance(trigger_data, Mapping):
+            raise errors.Invalid.field("triggerData", "must be a JSON object (the Start step's output)")
+        strict = check_for(WorkflowType.FLOW, workflow.canvas, strict=True)
+        if strict.errors:
+            raise invalid_canvas(strict.errors)
+        if not workflow.canvas.nodes:
+            raise errors.Invalid.field("id", "the flow has no steps to run")
+        now = self._clock.now()
+        run = Run(
+            id=new_id(),
+            workflow_id=workflow.id,
+            workspace_id=workflow.workspace_id,
+            cluster_id=workflow.cluster_id or "",
+            version=0,
+            status=RunStatus.RUNNING,
+            triggered_by=TriggerKind.MANUAL,
+            started_by=principal.user_id,
+            started_at=now,
+            owner=self._owner,
+            heartbeat_at=now,
+            node_states=tuple(NodeRunState(n.id, NodeRunStatus.PENDING) for n in workflow.canvas.nodes),
+        )
+        draft = VersionDraft(
+            canvas=workflow.canvas,
+            tag=None,
+            description=f"Snapshot for run at {now.isoformat()}",
+            created_by=principal.user_id,
+            created_at=now,
+        )
+        _, run = await self._store.start_run(principal.scope, draft, run)
+        trigger = dict(trigger_data) if trigger_data is not None else {}
+        self._tasks.spawn(f"flow-run-{run.id}", self._drive_flow(run, workflow.canvas, trigger))
+        return run
+
+    async def _drive_flow(self, run: Run, canvas: Canvas, trigger: dict[str, Any]) -> None:
+        assert self._flows is not None
+        await self._flows.execute(run, canvas, trigger)
+
     async def cancel(self, principal: Principal, run_id: str) -> Run:
         async with self._auditor.action(
             "run.cancel", actor_id=principal.user_id, target_type="run", target_id=run_id
@@ -194,7 +245,8 @@ class RunService:
                     f"the run has already ended ({run.status.value})", {"status": run.status.value}
                 )
             stored = await self._store.request_cancel(principal.scope, run_id)
-            self._executor.cancel(run_id)
+            if not self._executor.cancel(run_id) and self._flows is not None:
+                self._flows.cancel(run_id)
             return stored or run
 
     async def get(self, principal: Principal, run_id: str) -> Run:

@@ -33,6 +33,7 @@ from app.domain.runs import (
     Run,
     RunLogLine,
     RunStatus,
+    StepOutcome,
     TriggerKind,
 )
 from app.domain.users import Session, User, UserRole
@@ -411,16 +412,48 @@ def node_state_to_doc(state: NodeRunState) -> Document:
         "message": state.message,
         "objects": [applied_object_to_doc(obj) for obj in state.objects],
         "updated_at": encode_optional_datetime(state.updated_at),
+        "step": step_outcome_to_doc(state.step) if state.step else None,
     }
 
 
 def node_state_from_doc(doc: Mapping[str, Any]) -> NodeRunState:
+    step = doc.get("step")
     return NodeRunState(
         node_id=doc["node_id"],
         status=NodeRunStatus(doc["status"]),
         message=doc.get("message"),
         objects=tuple(applied_object_from_doc(obj) for obj in doc.get("objects") or ()),
         updated_at=decode_optional_datetime(doc.get("updated_at")),
+        step=step_outcome_from_doc(step) if step else None,
+    )
+
+
+def step_outcome_to_doc(outcome: StepOutcome) -> Document:
+    """A flow step's outcome inside its node state (``output`` is JSON already, bounded by the engine)."""
+    return {
+        "attempt": outcome.attempt,
+        "started_at": encode_optional_datetime(outcome.started_at),
+        "finished_at": encode_optional_datetime(outcome.finished_at),
+        "port": outcome.port,
+        "output": outcome.output,
+        "output_size": outcome.output_size,
+        "error_kind": outcome.error_kind,
+        "error_stage": outcome.error_stage,
+        "error": outcome.error,
+    }
+
+
+def step_outcome_from_doc(doc: Mapping[str, Any]) -> StepOutcome:
+    return StepOutcome(
+        attempt=int(doc.get("attempt") or 0),
+        started_at=decode_optional_datetime(doc.get("started_at")),
+        finished_at=decode_optional_datetime(doc.get("finished_at")),
+        port=doc.get("port"),
+        output=doc.get("output"),
+        output_size=int(doc.get("output_size") or 0),
+        error_kind=doc.get("error_kind"),
+        error_stage=doc.get("error_stage"),
+        error=doc.get("error"),
     )
 
 

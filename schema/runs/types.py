@@ -12,6 +12,7 @@ from app.domain.runs import AppliedObject as DomainAppliedObject
 from app.domain.runs import NodeRunState as DomainNodeRunState
 from app.domain.runs import Run as DomainRun
 from app.domain.runs import RunLogLine as DomainLogLine
+from app.domain.runs import StepOutcome as DomainStepOutcome
 from schema.auth.types import User
 from schema.context import Info
 
@@ -26,7 +27,11 @@ class RunStatus(Enum):
     INTERRUPTED = "INTERRUPTED"
 
 
-@strawberry.enum(description="Where one node stands in a run.")
+@strawberry.enum(
+    description="Where one node stands in a run. Deploy runs: PENDING, APPLYING, APPLIED, SKIPPED, FAILED, "
+    "CANCELLED. Flow runs (steps): PENDING, QUEUED, RUNNING, COMPLETED, FAILED, SKIPPED (a branch not "
+    "taken), RETRYING (waiting before its next attempt), CANCELLED."
+)
 class NodeRunStatus(Enum):
     PENDING = "PENDING"
     APPLYING = "APPLYING"
@@ -34,6 +39,10 @@ class NodeRunStatus(Enum):
     SKIPPED = "SKIPPED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    RETRYING = "RETRYING"
 
 
 @strawberry.enum(description="What a run did to one object.")
@@ -72,6 +81,38 @@ class AppliedObject:
         )
 
 
+@strawberry.type(description="What a flow step did in its latest attempt.")
+class StepOutcome:
+    attempt: int = strawberry.field(description="The attempt, from 1.")
+    started_at: datetime | None = strawberry.field(description="When the attempt started.")
+    finished_at: datetime | None = strawberry.field(description="When it ended.")
+    duration_ms: int | None = strawberry.field(description="How long it took, in milliseconds.")
+    port: str | None = strawberry.field(
+        description="The out-port the run went on through: `output`, a Condition's `true` or `false`, "
+        "or `error`."
+    )
+    output: JSON | None = strawberry.field(description="The JSON the step returned (the input downstream).")
+    output_size: int = strawberry.field(description="The size of the output, in bytes of JSON.")
+    error_kind: str | None = strawberry.field(description="ERROR, TIMEOUT, OOM, REFUSED or CANCELLED.")
+    error_stage: str | None = strawberry.field(description="Where it failed (e.g. `egress`, `status`).")
+    error: str | None = strawberry.field(description="Why it failed.")
+
+    @classmethod
+    def from_domain(cls, outcome: DomainStepOutcome) -> StepOutcome:
+        return cls(
+            attempt=outcome.attempt,
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at,
+            duration_ms=outcome.duration_ms,
+            port=outcome.port,
+            output=outcome.output,
+            output_size=outcome.output_size,
+            error_kind=outcome.error_kind,
+            error_stage=outcome.error_stage,
+            error=outcome.error,
+        )
+
+
 @strawberry.type(description="One node's outcome in a run.")
 class NodeRunState:
     node_id: strawberry.ID = strawberry.field(description="The node.")
@@ -79,6 +120,7 @@ class NodeRunState:
     message: str | None = strawberry.field(description="The API server's message on failure, or a note.")
     objects: list[AppliedObject] = strawberry.field(description="What was applied for it.")
     updated_at: datetime | None = strawberry.field(description="When it last changed.")
+    step: StepOutcome | None = strawberry.field(description="Flow runs: the step's attempt, output, error.")
 
     @classmethod
     def from_domain(cls, state: DomainNodeRunState) -> NodeRunState:
@@ -88,6 +130,7 @@ class NodeRunState:
             message=state.message,
             objects=[AppliedObject.from_domain(o) for o in state.objects],
             updated_at=state.updated_at,
+            step=StepOutcome.from_domain(state.step) if state.step else None,
         )
 
 
@@ -112,7 +155,9 @@ class RunLogLine:
 class Run:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
     workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
-    cluster_id: strawberry.ID = strawberry.field(description="The cluster it deployed to.")
+    cluster_id: strawberry.ID = strawberry.field(
+        description="The cluster it deployed to (a flow run: the flow's cluster, empty when it has none)."
+    )
     version: int = strawberry.field(description="The version it deployed (snapshotted when it started).")
     status: RunStatus = strawberry.field(description="Where it stands.")
     triggered_by: TriggerKind = strawberry.field(description="What started it.")

@@ -200,7 +200,6 @@ async def test_deploy_operations_refuse_a_flow(gql: GraphQLClient) -> None:
     for operation in (
         "query($id: ID!) { previewManifests(workflowId: $id) { objects { kind } } }",
         "query($id: ID!) { planRun(workflowId: $id) { creates { kind } } }",
-        "mutation($id: ID!) { runWorkflow(input: {id: $id}) { run { id } } }",
     ):
         error = await gql.error(operation, {"id": wf}, token=token)
         assert error["extensions"]["code"] == "BAD_INPUT", error
