@@ -111,7 +111,7 @@ def _check_nodes(nodes: Sequence[Node], log: ProblemLog) -> dict[str, Node]:
     first_index: dict[str, int] = {}
     for index, node in enumerate(nodes):
         path = f"nodes[{index}]"
-        if not _check_node_id(node.id, path, first_index, log):
+        if not check_node_id(node.id, path, first_index, log):
             continue
         first_index[node.id] = index
         spec = resolve_kind(node.kind) if isinstance(node.kind, str) else None
@@ -121,18 +121,20 @@ def _check_nodes(nodes: Sequence[Node], log: ProblemLog) -> dict[str, Node]:
         clean = _check_data(spec, node.data, f"{path}.data", log)
         if clean is None:
             continue
-        if not all(_is_finite(value) for value in (node.position.x, node.position.y)):
+        if not all(is_finite(value) for value in (node.position.x, node.position.y)):
             log.error(f"{path}.position", "x and y must be finite numbers")
             continue
         out[node.id] = Node(node.id, spec.kind, Position(node.position.x, node.position.y), clean)
     return out
 
 
-def _is_finite(value: Any) -> bool:
+def is_finite(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_node_id(node_id: Any, path: str, first_index: Mapping[str, int], log: ProblemLog) -> bool:
+def check_node_id(node_id: Any, path: str, first_index: Mapping[str, int], log: ProblemLog) -> bool:
+    """Whether ``node_id`` is a usable node id (non-empty, unique so far, a label value); why not, logged."""
     if not isinstance(node_id, str) or not node_id:
         log.error(f"{path}.id", "a node needs a non-empty id")
         return False
@@ -153,7 +155,7 @@ def _check_data(spec: NodeKindSpec, data: Any, path: str, log: ProblemLog) -> di
     if not isinstance(data, Mapping):
         log.error(path, f"must be an object, got {show(data)}")
         return None
-    if _depth(data) > MAX_DEPTH:
+    if nesting_depth(data) > MAX_DEPTH:
         log.error(path, f"is nested more than {MAX_DEPTH} levels deep; no field of a {spec.kind} needs that")
         return None
     broken = _unencodable_text(data, path)
@@ -204,7 +206,7 @@ def _unencodable_text(value: Any, path: str) -> str | None:
     return None
 
 
-def _depth(value: Any) -> int:
+def nesting_depth(value: Any) -> int:
     """How many containers are nested in ``value`` (a scalar is 0), stopping early past the limit."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]

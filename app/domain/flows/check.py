@@ -15,14 +15,21 @@ engine never guesses. Idempotent: checking the resulting canvas again gives the 
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.canvas_check import MAX_EDGES, MAX_NODES, CanvasCheck
+from app.domain.canvas_check import (
+    MAX_DEPTH,
+    MAX_EDGES,
+    MAX_NODES,
+    CanvasCheck,
+    check_node_id,
+    is_finite,
+    nesting_depth,
+)
 from app.domain.flows.expressions import parse, reference_problem, template_parts
 from app.domain.flows.kinds import FLOW_KINDS, FlowKindSpec
 from app.domain.graphs import find_cycle
@@ -31,8 +38,6 @@ from app.domain.kinds.coerce import sanitise_fields
 from app.domain.problems import Problem, ProblemLog, index_path, key_path, show
 from app.domain.workflows import Canvas, Edge, Node, Position
 
-MAX_DEPTH = 8
-_NODE_ID = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _STATUS = re.compile(r"^(?:[1-5][0-9][0-9]|[1-5]xx)$")
 
 
@@ -84,7 +89,7 @@ def _check_nodes(nodes: Sequence[Node], index_of: dict[str, int], log: ProblemLo
     out: dict[str, Node] = {}
     for index, node in enumerate(nodes):
         path = f"nodes[{index}]"
-        if not _check_node_id(node.id, path, index_of, log):
+        if not check_node_id(node.id, path, index_of, log):
             continue
         index_of[node.id] = index
         spec = FLOW_KINDS.get(node.kind) if isinstance(node.kind, str) else None
@@ -94,7 +99,7 @@ def _check_nodes(nodes: Sequence[Node], index_of: dict[str, int], log: ProblemLo
         clean = _check_data(spec, node.data, f"{path}.data", log)
         if clean is None:
             continue
-        if not all(_is_finite(value) for value in (node.position.x, node.position.y)):
+        if not all(is_finite(value) for value in (node.position.x, node.position.y)):
             log.error(f"{path}.position", "x and y must be finite numbers")
             continue
         out[node.id] = Node(node.id, spec.kind, Position(node.position.x, node.position.y), clean)
@@ -111,32 +116,11 @@ def _unknown_kind(kind: Any) -> str:
     return f"unknown flow node kind {show(kind)}; use one of {kinds}"
 
 
-def _check_node_id(node_id: Any, path: str, index_of: Mapping[str, int], log: ProblemLog) -> bool:
-    if not isinstance(node_id, str) or not node_id:
-        log.error(f"{path}.id", "a node needs a non-empty id")
-        return False
-    if node_id in index_of:
-        log.error(f"{path}.id", f"duplicate node id {node_id!r} (also nodes[{index_of[node_id]}])")
-        return False
-    if len(node_id) > 63 or not _NODE_ID.match(node_id):
-        log.error(
-            f"{path}.id",
-            "must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
-            f"digit (it becomes a label value), got {show(node_id)}",
-        )
-        return False
-    return True
-
-
-def _is_finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_data(spec: FlowKindSpec, data: Any, path: str, log: ProblemLog) -> dict[str, Any] | None:
     if not isinstance(data, Mapping):
         log.error(path, f"must be an object, got {show(data)}")
         return None
-    if _depth(data) > MAX_DEPTH:
+    if nesting_depth(data) > MAX_DEPTH:
         log.error(path, f"is nested more than {MAX_DEPTH} levels deep; no field of a {spec.kind} needs that")
         return None
     clean = sanitise_fields(spec.fields, data, path, log)
@@ -150,24 +134,6 @@ def _check_data(spec: FlowKindSpec, data: Any, path: str, log: ProblemLog) -> di
                 f"must be a status code (200) or a class (2xx), got {show(status)}",
             )
     return clean
-
-
-def _depth(value: Any) -> int:
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, Mapping):
-            children: Iterable[Any] = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 # --- edges -------------------------------------------------------------------------------------------------
