@@ -11,7 +11,7 @@ from app.errors import Conflict, NotFound
 from app.store.codec import cluster_from_doc, cluster_to_doc, dumps, loads, probe_to_doc
 from app.store.common import CLUSTER_NAME_TAKEN, cluster_name_key
 from app.store.sqlite.connection import Database, duplicate_is_conflict
-from app.store.sqlite.scoping import in_scope
+from app.store.sqlite.scoping import delete_in_scope, in_scope, update_in_scope
 
 # The columns replace_cluster rewrites; id, workspace_id, created_by, created_at and last_probe (written
 # only by record_probe) never change through it.
@@ -83,27 +83,15 @@ class SqliteClusters:
     async def replace_cluster(self, scope: Scope, cluster: Cluster) -> None:
         """Rewrite the mutable columns of a cluster in scope; the last probe is left as stored."""
         row = cluster_row(cluster)
-        where = in_scope(scope)
-        assignments = ", ".join(f"{column} = ?" for column in _MUTABLE)
+        values = {column: row[column] for column in _MUTABLE}
         async with self._db.transaction() as tx:
             with duplicate_is_conflict(CLUSTER_NAME_TAKEN):
-                changed = await tx.run(
-                    f"UPDATE clusters SET {assignments} WHERE id = ? AND {where.sql}",  # noqa: S608
-                    (*(row[column] for column in _MUTABLE), cluster.id, *where.params),
-                )
-            if changed == 0:
-                raise NotFound("cluster", cluster.id)
+                await update_in_scope(tx, "clusters", cluster.id, scope, values, kind="cluster")
 
     async def delete_cluster(self, scope: Scope, cluster_id: str) -> None:
         """Workflows naming the cluster and runs that deployed to it are left as they are."""
-        where = in_scope(scope)
         async with self._db.transaction() as tx:
-            deleted = await tx.run(
-                f"DELETE FROM clusters WHERE id = ? AND {where.sql}",  # noqa: S608
-                (cluster_id, *where.params),
-            )
-            if deleted == 0:
-                raise NotFound("cluster", cluster_id)
+            await delete_in_scope(tx, "clusters", cluster_id, scope, kind="cluster")
 
     async def record_probe(self, cluster_id: str, probe: ClusterProbe) -> None:
         """Keep ``probe`` as the cluster's last one; a cluster removed meanwhile is ignored."""

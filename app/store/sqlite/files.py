@@ -9,7 +9,7 @@ from app.domain.workspaces import Scope
 from app.errors import NotFound
 from app.store.files import REPLACED_FIELDS, file_from_doc, file_to_doc
 from app.store.sqlite.connection import Database, duplicate_is_conflict
-from app.store.sqlite.scoping import in_scope
+from app.store.sqlite.scoping import delete_in_scope, in_scope
 
 _COLUMNS = (
     "id",
@@ -69,11 +69,5 @@ class SqliteFiles:
         return [file_from_doc(dict(row)) for row in rows]
 
     async def delete_file(self, scope: Scope, file_id: str) -> None:
-        where = in_scope(scope)
         async with self._db.transaction() as tx:
-            deleted = await tx.run(
-                f"DELETE FROM workspace_files WHERE id = ? AND {where.sql}",  # noqa: S608
-                (file_id, *where.params),
-            )
-        if not deleted:
-            raise NotFound("file", file_id)
+            await delete_in_scope(tx, "workspace_files", file_id, scope, kind="file")

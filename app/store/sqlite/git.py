@@ -14,7 +14,7 @@ from app.store.git_credentials import (
     git_credential_to_doc,
 )
 from app.store.sqlite.connection import Database, Tx, duplicate_is_conflict
-from app.store.sqlite.scoping import in_scope
+from app.store.sqlite.scoping import delete_in_scope, in_scope
 
 
 class SqliteGitCredentials:
@@ -56,14 +56,8 @@ class SqliteGitCredentials:
 
     async def delete_git_credential(self, scope: Scope, credential_id: str) -> None:
         """``NotFound`` outside scope."""
-        where = in_scope(scope)
         async with self._db.transaction() as tx:
-            deleted = await tx.run(
-                f"DELETE FROM git_credentials WHERE id = ? AND {where.sql}",  # noqa: S608
-                (credential_id, *where.params),
-            )
-            if deleted == 0:
-                raise NotFound("Git credential", credential_id)
+            await delete_in_scope(tx, "git_credentials", credential_id, scope, kind="Git credential")
 
 
 async def reencrypt_git_credentials(tx: Tx, transform: Callable[[str], str]) -> int:

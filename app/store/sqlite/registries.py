@@ -30,7 +30,7 @@ from app.store.registries import (
     registry_to_doc,
 )
 from app.store.sqlite.connection import Database, Tx, duplicate_is_conflict
-from app.store.sqlite.scoping import in_scope
+from app.store.sqlite.scoping import delete_in_scope, in_scope, update_in_scope
 
 
 def registry_row(registry: Registry) -> dict[str, Any]:
@@ -146,27 +146,15 @@ class SqliteRegistries:
 
     async def replace_registry(self, scope: Scope, registry: Registry) -> None:
         row = registry_row(registry)
-        where = in_scope(scope)
-        assignments = ", ".join(f"{column} = ?" for column in MUTABLE_FIELDS)
+        values = {column: row[column] for column in MUTABLE_FIELDS}
         async with self._db.transaction() as tx:
             with duplicate_is_conflict(REGISTRY_NAME_TAKEN):
-                changed = await tx.run(
-                    f"UPDATE registries SET {assignments} WHERE id = ? AND {where.sql}",  # noqa: S608
-                    (*(row[column] for column in MUTABLE_FIELDS), registry.id, *where.params),
-                )
-            if changed == 0:
-                raise NotFound("registry", registry.id)
+                await update_in_scope(tx, "registries", registry.id, scope, values, kind="registry")
 
     async def delete_registry(self, scope: Scope, registry_id: str) -> None:
         """Its pull-Secret records go with it (``ON DELETE CASCADE``, in the same transaction)."""
-        where = in_scope(scope)
         async with self._db.transaction() as tx:
-            deleted = await tx.run(
-                f"DELETE FROM registries WHERE id = ? AND {where.sql}",  # noqa: S608
-                (registry_id, *where.params),
-            )
-            if deleted == 0:
-                raise NotFound("registry", registry_id)
+            await delete_in_scope(tx, "registries", registry_id, scope, kind="registry")
 
     async def set_default_registry(self, scope: Scope, registry_id: str, at: datetime) -> Registry:
         where = in_scope(scope)
