@@ -11,17 +11,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.identities import OAuthCode, OAuthState, UserIdentity
-from app.domain.users import User, UserRole
-from app.domain.workspaces import MemberRole, Membership, Workspace
+from app.domain.users import User
+from app.domain.workspaces import Workspace
 from app.errors import Conflict, NotFound
-from app.store.codec import encode_datetime, membership_to_doc, user_to_doc, workspace_to_doc
-from app.store.common import EMAIL_TAKEN, normalise_email
+from app.store.codec import encode_datetime
+from app.store.common import EMAIL_TAKEN
 from app.store.identities import (
     CODE_TAKEN,
     IDENTITY_TAKEN,
@@ -33,8 +32,9 @@ from app.store.identities import (
     state_from_doc,
     state_to_doc,
 )
-from app.store.mongo.connection import USERS_COUNTER, MongoDatabase, duplicate_of, translate_errors
+from app.store.mongo.connection import MongoDatabase, duplicate_of, translate_errors
 from app.store.mongo.documents import Doc, from_mongo, to_mongo
+from app.store.mongo.users import insert_user
 
 
 def identity_document(identity: UserIdentity) -> dict[str, Any]:
@@ -74,24 +74,9 @@ class MongoIdentities:
     ) -> User:
         """As ``create_user`` (the first user is ADMIN through the ``counters/users`` document), plus the
         identity, in one transaction."""
-        email = normalise_email(user.email)
 
         async def write(session: AsyncClientSession) -> User:
-            counter = await self._m.counters.find_one_and_update(
-                {"_id": USERS_COUNTER},
-                {"$inc": {"count": 1}},
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            if counter is None:
-                raise RuntimeError("the MongoDB store is not migrated: counters/users is missing")
-            stored = replace(user, email=email, role=UserRole.ADMIN if counter["count"] == 1 else user.role)
-            owner = Membership(personal_workspace.id, stored.id, MemberRole.OWNER, stored.created_at)
-            await self._m.users.insert_one(to_mongo(user_to_doc(stored)), session=session)
-            await self._m.workspaces.insert_one(
-                to_mongo(workspace_to_doc(personal_workspace)), session=session
-            )
-            await self._m.memberships.insert_one(membership_to_doc(owner), session=session)
+            stored = await insert_user(self._m, session, user, personal_workspace)
             await self._col("user_identities").insert_one(
                 identity_document(replace(identity, user_id=stored.id)), session=session
             )

@@ -67,26 +67,9 @@ class MongoUsers:
         write conflict and is retried after the other commits, and sees a count of 2. A rolled-back
         registration (taken e-mail) rolls its increment back too.
         """
-        email = normalise_email(user.email)
 
         async def write(session: AsyncClientSession) -> User:
-            counter = await self._m.counters.find_one_and_update(
-                {"_id": USERS_COUNTER},
-                {"$inc": {"count": 1}},
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            if counter is None:
-                raise RuntimeError("the MongoDB store is not migrated: counters/users is missing")
-            first = counter["count"] == 1
-            stored = replace(user, email=email, role=UserRole.ADMIN if first else user.role)
-            owner = Membership(personal_workspace.id, stored.id, MemberRole.OWNER, stored.created_at)
-            await self._m.users.insert_one(to_mongo(user_to_doc(stored)), session=session)
-            await self._m.workspaces.insert_one(
-                to_mongo(workspace_to_doc(personal_workspace)), session=session
-            )
-            await self._m.memberships.insert_one(membership_to_doc(owner), session=session)
-            return stored
+            return await insert_user(self._m, session, user, personal_workspace)
 
         try:
             return await self._m.transaction(write)
