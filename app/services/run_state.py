@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from app.domain.events import Event, EventType, run_topic, workflow_topic
@@ -50,11 +51,14 @@ class RunRecorder:
         log: str | None = None,
     ) -> None:
         state = NodeRunState(node_id, status, message, objects, self._clock.now())
-        known = any(s.node_id == node_id for s in self._run.node_states)
-        states = tuple(state if s.node_id == node_id else s for s in self._run.node_states)
-        ordered = states if known else (*states, state)
-        logs = self._run.logs + ((self._log(level, log, node_id),) if log else ())
-        await self._save(replace(self._run, node_states=ordered, logs=logs))
+        line = (self._log(level, log, node_id),) if log else ()
+
+        def change(run: Run) -> Run:
+            known = any(s.node_id == node_id for s in run.node_states)
+            states = tuple(state if s.node_id == node_id else s for s in run.node_states)
+            return replace(run, node_states=states if known else (*states, state), logs=run.logs + line)
+
+        await self._save(change)
         await self._publish(EventType.NODE_UPDATE, {"nodeId": node_id, "status": status.value})
         if status is NodeRunStatus.FAILED:
             await self._publish(
@@ -68,45 +72,41 @@ class RunRecorder:
     ) -> None:
         """Add a line to the run's log (about one node when ``node_id`` is given); ``warning`` also lists
         it in the run's warnings."""
-        warnings = self._run.warnings + ((message,) if warning else ())
-        await self._save(
-            replace(self._run, logs=(*self._run.logs, self._log(level, message, node_id)), warnings=warnings)
-        )
+        line = self._log(level, message, node_id)
+        added = (message,) if warning else ()
+        await self._save(lambda run: replace(run, logs=(*run.logs, line), warnings=run.warnings + added))
 
     async def pruned(self, obj: AppliedObject) -> None:
         line = self._log(
             "INFO", f"pruned {obj.kind} {obj.namespace or ''}/{obj.name}".replace(" /", " "), None
         )
-        await self._save(replace(self._run, pruned=(*self._run.pruned, obj), logs=(*self._run.logs, line)))
+        await self._save(lambda run: replace(run, pruned=(*run.pruned, obj), logs=(*run.logs, line)))
 
     async def finish(self, status: RunStatus, *, error: str | None = None) -> Run:
         pending = (NodeRunStatus.PENDING, NodeRunStatus.APPLYING)
-        states = tuple(
-            replace(
-                s,
-                status=NodeRunStatus.CANCELLED,
-                message="the run stopped before this node" + (f" ({s.message})" if s.message else ""),
-            )
-            if s.status in pending and status is not RunStatus.COMPLETED
-            else s
-            for s in self._run.node_states
-        )
         now = self._clock.now()
         line = self._log(
             "ERROR" if error else "INFO",
             f"run {status.value.lower()}" + (f": {error}" if error else ""),
             None,
         )
-        await self._save(
-            replace(
-                self._run,
-                status=status,
-                error=error,
-                completed_at=now,
-                node_states=states,
-                logs=(*self._run.logs, line),
+
+        def change(run: Run) -> Run:
+            states = tuple(
+                replace(
+                    s,
+                    status=NodeRunStatus.CANCELLED,
+                    message="the run stopped before this node" + (f" ({s.message})" if s.message else ""),
+                )
+                if s.status in pending and status is not RunStatus.COMPLETED
+                else s
+                for s in run.node_states
             )
-        )
+            return replace(
+                run, status=status, error=error, completed_at=now, node_states=states, logs=(*run.logs, line)
+            )
+
+        await self._save(change)
         await self._publish(EventType.COMPLETE, {"status": status.value})
         return self._run
 
@@ -120,12 +120,16 @@ class RunRecorder:
             log.exception("publishing %s for run %s failed", kind.value, self._run.id)
 
     async def heartbeat(self) -> None:
-        await self._save(self._run)
+        await self._save(lambda run: run)
 
-    async def _save(self, run: Run) -> None:
-        if len(run.logs) > self._max_log_lines:  # keep the first lines and the latest ones
-            head = self._max_log_lines // 4
-            run = replace(run, logs=run.logs[:head] + run.logs[-(self._max_log_lines - head) :])
+    async def _save(self, change: Callable[[Run], Run]) -> None:
+        """Apply ``change`` to the run as last saved and save it, one writer at a time (the heartbeat
+        runs beside the executor: a change computed from a copy read before the lock would undo
+        another writer's)."""
         async with self._lock:
+            run = change(self._run)
+            if len(run.logs) > self._max_log_lines:  # keep the first lines and the latest ones
+                head = self._max_log_lines // 4
+                run = replace(run, logs=run.logs[:head] + run.logs[-(self._max_log_lines - head) :])
             self._run = replace(run, heartbeat_at=self._clock.now())
             await self._store.save_run(self._run)
