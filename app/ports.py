@@ -33,7 +33,7 @@ from app.domain.registries import (
     RegistryAccess,
     RegistryCheck,
 )
-from app.domain.runs import Run
+from app.domain.runs import NodeRunState, Run, StepLogLine, StepOutputRecord
 from app.domain.users import Session, User, UserRole
 from app.domain.versions import Version, VersionDraft
 from app.domain.workflows import Workflow, WorkflowFilter
@@ -557,8 +557,66 @@ class RunStore(Protocol):
     async def interrupt_stale_runs(
         self, *, heartbeat_before: datetime, at: datetime, reason: str
     ) -> list[Run]:
-        """Mark PENDING/RUNNING runs whose heartbeat is older than ``heartbeat_before`` INTERRUPTED
-        (``completed_at = at``, ``error = reason``); return them."""
+        """Mark PENDING/RUNNING DEPLOY runs whose heartbeat is older than ``heartbeat_before`` INTERRUPTED
+        (``completed_at = at``, ``error = reason``); return them. FLOW runs are never interrupted by a
+        sweep: another server takes them over (:meth:`FlowRunStore.claim_flow_runs`)."""
+        ...
+
+
+class FlowRunStore(Protocol):
+    """The lease on FLOW runs: exactly one server process drives an unfinished flow run (its ``owner``),
+    proving itself alive through ``heartbeat_at``; ``save_run`` of a run whose stored owner is another
+    process is refused (``Conflict``), so a server that lost its lease stops writing."""
+
+    async def claim_flow_runs(self, *, owner: str, at: datetime, heartbeat_before: datetime) -> list[Run]:
+        """In one atomic write, take every unfinished FLOW run that has no owner (released) or whose
+        heartbeat is older than ``heartbeat_before``: ``owner`` and ``heartbeat_at = at`` set. The runs
+        as stored after the write, oldest first; a run is returned to exactly one of concurrent callers."""
+        ...
+
+    async def release_flow_runs(self, *, owner: str) -> list[str]:
+        """Clear the owner (``""``) of the unfinished FLOW runs ``owner`` drives (a graceful stop: another
+        process takes them over at once); their ids."""
+        ...
+
+    async def reopen_run(
+        self, scope: Scope, run_id: str, *, owner: str, at: datetime, node_states: tuple[NodeRunState, ...]
+    ) -> Run:
+        """Make a finished FLOW run RUNNING again (``retryStep``), in one atomic write: ``node_states``
+        replaced, ``owner``, ``heartbeat_at = at``, ``completed_at``/``error`` cleared, ``cancel_requested``
+        false. ``NotFound`` outside scope; ``Conflict`` when the run is unfinished, or when another run of
+        its workflow is unfinished (nothing written)."""
+        ...
+
+
+class StepOutputStore(Protocol):
+    """Outputs posted back by Function steps too large for their termination message."""
+
+    async def put_step_output(self, record: StepOutputRecord) -> None:
+        """Insert it; ``Conflict`` when that run, node and attempt already posted one (accepted once)."""
+        ...
+
+    async def get_step_output(self, run_id: str, node_id: str, attempt: int) -> StepOutputRecord | None: ...
+
+
+class StepLogStore(Protocol):
+    """Step logs, stored beside their run and bounded per step: when a step has more than ``keep``
+    lines, the oldest ones after the first ``keep // 4`` are deleted (readers see the gap in ``seq``)."""
+
+    async def append_step_logs(
+        self,
+        run_id: str,
+        node_id: str,
+        lines: Sequence[tuple[datetime, int, str, str]],
+        *,
+        keep: int,
+    ) -> list[StepLogLine]:
+        """Append ``(at, attempt, level, message)`` lines in one atomic write, numbering them after the
+        step's last ``seq``; the lines as stored."""
+        ...
+
+    async def step_logs(self, run_id: str, node_id: str, *, after_seq: int = 0) -> list[StepLogLine]:
+        """The stored lines of one step with ``seq > after_seq``, in order (the caller checked scope)."""
         ...
 
 
@@ -707,8 +765,21 @@ class RegistryStore(Protocol):
 class StepExecutor(Protocol):
     async def execute(self, invocation: StepInvocation) -> StepResult:
         """Run one attempt of one flow step and return its output (JSON) or why it failed. Expected
-        failures are results, never exceptions; the engine enforces the step's timeout and cancels the
-        call when the run is cancelled."""
+        failures are results, never exceptions; the engine enforces the step's timeout (plus
+        :data:`~app.domain.flows.steps.TIMEOUT_GRACE_SECONDS` when the executor has a true
+        ``enforces_timeout`` attribute: it ends the attempt itself, e.g. a Job's deadline) and cancels the
+        call when the run is cancelled (``invocation.run_cancelled()`` is then true) or the server stops
+        (false: what runs elsewhere is left running, for the attempt to be followed again after a
+        restart). Calling it again for the same run, step and attempt follows that attempt if it still
+        runs."""
+        ...
+
+
+class StepTokenIssuer(Protocol):
+    def issue(
+        self, *, workspace_id: str, run_id: str, node_id: str, attempt: int, expires_at: datetime
+    ) -> str:
+        """A bearer token for one attempt of one step (its output callback; later its data access)."""
         ...
 
 
@@ -869,6 +940,9 @@ class Store(
     ClusterStore,
     SecretValueStore,
     RunStore,
+    FlowRunStore,
+    StepOutputStore,
+    StepLogStore,
     LiveStateStore,
     GitCredentialStore,
     ImportStore,

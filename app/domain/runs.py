@@ -25,6 +25,14 @@ class TriggerKind(StrEnum):
     MANUAL = "MANUAL"
 
 
+class RunKind(StrEnum):
+    """What a run does: DEPLOY applies a TOPOLOGY workflow's version to its cluster; FLOW walks a FLOW
+    workflow's steps. Fixed at creation (a workflow's type never changes)."""
+
+    DEPLOY = "DEPLOY"
+    FLOW = "FLOW"
+
+
 class NodeRunStatus(StrEnum):
     """A node's state in a run. Deploy runs use PENDING, APPLYING, APPLIED, SKIPPED, FAILED, CANCELLED;
     flow runs (steps) use PENDING, QUEUED, RUNNING, COMPLETED, FAILED, SKIPPED, RETRYING, CANCELLED."""
@@ -135,9 +143,38 @@ class Run:
     error: str | None = None
     cancel_requested: bool = False
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    kind: RunKind = RunKind.DEPLOY
+    trigger_data: Any = None  # FLOW runs: the JSON object the Start step outputs (None: none given)
 
     @property
     def duration_ms(self) -> int | None:
         if self.completed_at is None:
             return None
         return int((self.completed_at - self.started_at).total_seconds() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class StepLogLine:
+    """One line of a flow step's log (stored apart from the run, bounded per step).
+
+    ``seq`` numbers the lines of one step of one run from 1, in order, across attempts (the store assigns
+    it); a gap in ``seq`` means lines were trimmed there. ``attempt`` is the attempt that printed it.
+    """
+
+    seq: int
+    at: datetime
+    attempt: int
+    level: str  # INFO, WARNING, ERROR
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutputRecord:
+    """The output an attempt posted back over HTTP (when too large for its termination message)."""
+
+    run_id: str
+    node_id: str
+    attempt: int
+    output: Any
+    size: int  # bytes of JSON as received
+    received_at: datetime

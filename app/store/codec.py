@@ -7,11 +7,12 @@ time order (keyset pagination compares them as text) and microseconds survive ev
 datetimes are refused. Reading a document gives timezone-aware UTC datetimes back.
 
 The SQLite backend stores nested parts (``canvas``, ``detail``, a cluster's ``last_probe``, a run's
-``node_states``, ``logs``, ``pruned`` and ``warnings``, a node health's ``facts``, an exec ticket's
-``command``) as JSON text with :func:`dumps` and :func:`loads`; the MongoDB backend stores documents as
-they are, with ``"id"`` renamed to ``"_id"`` (and canvases and health facts as JSON text, see
-:mod:`app.store.mongo.documents`). Tuples of the domain are lists in a document and
-tuples again when read.
+``node_states``, ``logs``, ``pruned``, ``warnings`` and ``trigger_data``, a step output's ``output``, a
+node health's ``facts``, an exec ticket's ``command``) as JSON text with :func:`dumps` and :func:`loads`;
+the MongoDB backend stores documents as they are, with ``"id"`` renamed to ``"_id"`` (and canvases,
+health facts, trigger data and step outputs as JSON text, see :mod:`app.store.mongo.documents`). Tuples
+of the domain are lists in a document and tuples again when read. A run document without ``kind``
+(written before flow runs existed) is a DEPLOY run.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ from app.domain.runs import (
     NodeRunStatus,
     ObjectAction,
     Run,
+    RunKind,
     RunLogLine,
     RunStatus,
+    StepLogLine,
     StepOutcome,
+    StepOutputRecord,
     TriggerKind,
 )
 from app.domain.users import Session, User, UserRole
@@ -495,6 +499,8 @@ def run_to_doc(run: Run) -> Document:
         "error": run.error,
         "cancel_requested": run.cancel_requested,
         "warnings": list(run.warnings),
+        "kind": run.kind.value,
+        "trigger_data": run.trigger_data,
     }
 
 
@@ -518,6 +524,54 @@ def run_from_doc(doc: Mapping[str, Any]) -> Run:
         error=doc.get("error"),
         cancel_requested=bool(doc.get("cancel_requested", False)),
         warnings=tuple(str(warning) for warning in doc.get("warnings") or ()),
+        kind=RunKind(doc.get("kind") or RunKind.DEPLOY.value),
+        trigger_data=doc.get("trigger_data"),
+    )
+
+
+def step_output_to_doc(record: StepOutputRecord) -> Document:
+    """An output posted back by a flow step; ``(run_id, node_id, attempt)`` is its key."""
+    return {
+        "run_id": record.run_id,
+        "node_id": record.node_id,
+        "attempt": record.attempt,
+        "output": record.output,
+        "size": record.size,
+        "received_at": encode_datetime(record.received_at),
+    }
+
+
+def step_output_from_doc(doc: Mapping[str, Any]) -> StepOutputRecord:
+    return StepOutputRecord(
+        run_id=doc["run_id"],
+        node_id=doc["node_id"],
+        attempt=int(doc["attempt"]),
+        output=doc.get("output"),
+        size=int(doc["size"]),
+        received_at=decode_datetime(doc["received_at"]),
+    )
+
+
+def step_log_line_to_doc(run_id: str, node_id: str, line: StepLogLine) -> Document:
+    """One line of a step's log; ``(run_id, node_id, seq)`` is its key."""
+    return {
+        "run_id": run_id,
+        "node_id": node_id,
+        "seq": line.seq,
+        "at": encode_datetime(line.at),
+        "attempt": line.attempt,
+        "level": line.level,
+        "message": line.message,
+    }
+
+
+def step_log_line_from_doc(doc: Mapping[str, Any]) -> StepLogLine:
+    return StepLogLine(
+        seq=int(doc["seq"]),
+        at=decode_datetime(doc["at"]),
+        attempt=int(doc["attempt"]),
+        level=doc["level"],
+        message=doc["message"],
     )
 
 

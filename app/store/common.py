@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.domain.runs import Run, RunStatus
+from app.domain.runs import Run, RunKind, RunStatus
 from app.domain.workflows import Workflow
 from app.errors import Conflict
 
@@ -78,6 +78,47 @@ def finished_run_conflict(run: Run) -> Conflict:
         f"run {run.id!r} is already {run.status.value} and cannot be changed",
         details={"runId": run.id, "status": run.status.value},
     )
+
+
+RUN_TAKEN_OVER = "the run is driven by another server process"
+STEP_OUTPUT_TAKEN = "this attempt of the step has already posted its output"
+
+
+def taken_over_run_conflict(run_id: str) -> Conflict:
+    """``save_run`` met a run whose stored ``owner`` is another process (it lost its lease on the run)."""
+    return Conflict(RUN_TAKEN_OVER, details={"runId": run_id})
+
+
+def not_reopenable_conflict(run: Run) -> Conflict:
+    """``reopen_run`` met a run that is still unfinished, or a deploy run (only flow runs are retried)."""
+    if run.kind is not RunKind.FLOW:
+        return Conflict(f"run {run.id!r} is a deploy run: only a flow run can be reopened", {"runId": run.id})
+    return Conflict(
+        f"run {run.id!r} is still {run.status.value}: only a finished run can be reopened",
+        details={"runId": run.id, "status": run.status.value},
+    )
+
+
+def check_claim_times(at: datetime, heartbeat_before: datetime) -> None:
+    """A claim stamps ``heartbeat_at = at``; an ``at`` before ``heartbeat_before`` would leave the claimed
+    runs stale at once, for any other process to take again."""
+    if at < heartbeat_before:
+        raise ValueError(f"at ({at.isoformat()}) is before heartbeat_before ({heartbeat_before.isoformat()})")
+
+
+def check_keep(keep: int) -> None:
+    """A step keeps at least its newest log line (which carries its last ``seq``)."""
+    if keep < 1:
+        raise ValueError(f"keep must be >= 1, not {keep}")
+
+
+def trim_range(count: int, keep: int) -> tuple[int, int] | None:
+    """Which lines of a step's log (0-based positions in ``seq`` order) a trim deletes: ``(offset, how
+    many)`` — the oldest ones after the first ``keep // 4`` so that ``keep`` remain; None when ``count``
+    is within ``keep``."""
+    if count <= keep:
+        return None
+    return keep // 4, count - keep
 
 
 class MigrationStep(Protocol):

@@ -12,6 +12,7 @@ import aiosqlite
 import pytest
 
 from app.domain.health import HealthStatus
+from app.domain.runs import RunKind, RunStatus, StepOutputRecord
 from app.domain.workspaces import Scope
 from app.store import sqlite as sqlite_backend
 from app.store.codec import encode_datetime
@@ -62,6 +63,8 @@ async def test_a_new_database_gets_every_step(tmp_path: Path) -> None:
         "node_healths",
         "leases",
         "exec_tickets",
+        "step_outputs",
+        "step_log_lines",
     } <= await tables(path)
 
 
@@ -375,3 +378,72 @@ async def test_audit_entries_from_before_origins_upgrade_without_an_address(
     finally:
         await new.close()
     assert "audit_workspace_newest" in await indexes(path, "audit_events")
+
+
+async def test_runs_from_before_flow_runs_upgrade_as_deploy_runs(tmp_path: Path, make: Make) -> None:
+    path = tmp_path / "trellis.db"
+    old = await open_sqlite(str(path), migrations=[step for step in MIGRATIONS if step.number < 14])
+    try:
+        user, workspace, scope = await make.tenant(old)
+        workflow = make.workflow(workspace.id)
+        await old.insert_workflow(workflow)
+        _, run = await old.start_run(scope, make.draft(user.id), make.run(workflow, heartbeat_at=T0))
+    finally:
+        await old.close()
+    assert {"step_outputs", "step_log_lines"}.isdisjoint(await tables(path))
+
+    new = await open_store(f"sqlite:///{path}")
+    try:
+        stored = await new.get_run(scope, run.id)
+        assert stored == run
+        assert stored is not None
+        assert (stored.kind, stored.trigger_data) == (RunKind.DEPLOY, None)
+        # the old run is a deploy run to the sweep, and the new tables take records of it
+        await new.append_step_logs(run.id, "n1", [(T0, 1, "INFO", "hello")], keep=10)
+        record = StepOutputRecord(run.id, "n1", 1, {"ok": True}, 11, T0)
+        await new.put_step_output(record)
+        assert await new.get_step_output(run.id, "n1", 1) == record
+        [swept] = await new.interrupt_stale_runs(heartbeat_before=make.at(), at=make.at(), reason="stale")
+        assert (swept.id, swept.status) == (run.id, RunStatus.INTERRUPTED)
+        await new.delete_workflow(scope, workflow.id)
+        assert await new.step_logs(run.id, "n1") == []
+    finally:
+        await new.close()
+
+
+@pytest.mark.mongo
+async def test_mongo_runs_from_before_flow_runs_upgrade_as_deploy_runs(make: Make) -> None:
+    from app.store.mongo import MIGRATIONS as MONGO_MIGRATIONS
+    from app.store.mongo import drop_mongo_database, open_mongo
+
+    url = mongo_url()
+    name = f"trellis_test_{uuid.uuid4().hex[:16]}"
+    try:
+        old = await open_mongo(url, database=name, migrations=MONGO_MIGRATIONS[:13])
+        try:
+            user, workspace, scope = await make.tenant(old)
+            workflow = make.workflow(workspace.id)
+            await old.insert_workflow(workflow)
+            _, run = await old.start_run(scope, make.draft(user.id), make.run(workflow))
+            # a run document as the code before step 14 wrote it
+            await old._m.runs.update_one({"_id": run.id}, {"$unset": {"kind": "", "trigger_data": ""}})
+        finally:
+            await old.close()
+        new = await open_mongo(url, database=name)
+        try:
+            assert await new.applied_migrations() == [step.number for step in MONGO_MIGRATIONS]
+            doc = await new._m.runs.find_one({"_id": run.id})
+            assert doc is not None
+            assert doc["kind"] == "DEPLOY"
+            assert await new.get_run(scope, run.id) == run
+            for collection, index in (
+                ("step_outputs", "step_outputs_key"),
+                ("step_log_lines", "step_log_lines_key"),
+                ("step_log_counters", "step_log_counters_key"),
+            ):
+                names = {i["name"] for i in await (await new._m.db[collection].list_indexes()).to_list()}
+                assert index in names
+        finally:
+            await new.close()
+    finally:
+        await drop_mongo_database(url, name)

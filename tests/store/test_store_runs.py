@@ -1,5 +1,6 @@
-"""Contract: deploy runs — started atomically with their version, one unfinished run per workflow,
-saved whole, cancelled on request, swept when their owner stops beating, scoped, paged."""
+"""Contract: runs — started atomically with their version, one unfinished run per workflow, saved whole
+by their owner only, cancelled on request, deploy runs swept when their owner stops beating (flow runs
+never), kind and trigger data kept, scoped, paged."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from app.domain.runs import NodeRunState, NodeRunStatus, Run, RunLogLine, RunStatus
+from app.domain.runs import NodeRunState, NodeRunStatus, Run, RunKind, RunLogLine, RunStatus
 from app.domain.workflows import Workflow
 from app.domain.workspaces import Scope
 from app.errors import Conflict, NotFound
@@ -248,13 +249,84 @@ async def test_save_run_keeps_the_identity_of_the_run(store: Store, make: Make) 
         started_by="someone",
         started_at=T0,
         status=RunStatus.RUNNING,
-        owner="server-b",
+        kind=RunKind.FLOW,
+        trigger_data={"changed": True},
     )
 
     await store.save_run(sneaky)
 
     stored = await store.get_run(scope, run.id)
-    assert stored == replace(run, status=RunStatus.RUNNING, owner="server-b")
+    assert stored == replace(run, status=RunStatus.RUNNING)
+
+
+async def test_save_run_by_another_owner_is_refused_and_writes_nothing(store: Store, make: Make) -> None:
+    workflow, scope = await flow(store, make)
+    _, run = await store.start_run(scope, make.draft(), make.run(workflow, owner="server-a"))
+
+    with pytest.raises(Conflict) as caught:
+        await store.save_run(replace(make.progress(run), owner="server-b"))
+
+    assert str(caught.value) == "the run is driven by another server process"
+    assert caught.value.details == {"runId": run.id}
+    assert await store.get_run(scope, run.id) == run
+    mine = make.progress(run)
+    await store.save_run(mine)  # its owner still saves it
+    assert await store.get_run(scope, run.id) == mine
+
+
+async def test_a_finished_run_is_final_for_every_owner(store: Store, make: Make) -> None:
+    workflow, scope = await flow(store, make)
+    _, run = await store.start_run(scope, make.draft(), make.run(workflow, owner="server-a"))
+    done = await finish(store, run, make)
+
+    with pytest.raises(Conflict) as caught:
+        await store.save_run(replace(done, owner="server-b", status=RunStatus.RUNNING))
+
+    assert caught.value.details == {"runId": run.id, "status": "COMPLETED"}  # "finished" wins
+    assert await store.get_run(scope, run.id) == done
+
+
+# kind and trigger data ---------------------------------------------------------------------------------
+
+TRIGGER = {
+    "ref": "refs/heads/main",
+    "app.kubernetes.io/name": "shop",
+    "$weird": [1, 2.5, None, True, {"nested.key": "grüß dich ✓"}],
+    "empty": {},
+}
+
+
+@pytest.mark.parametrize("trigger_data", [TRIGGER, {}, [], "text", 0, False, None])
+async def test_the_kind_and_trigger_data_of_a_flow_run_round_trip(
+    store: Store, make: Make, trigger_data: object
+) -> None:
+    workflow, scope = await flow(store, make)
+    run = make.run(workflow, kind=RunKind.FLOW, trigger_data=trigger_data)
+
+    _, started = await store.start_run(scope, make.draft(), run)
+
+    assert started == replace(run, version=1)
+    stored = await store.get_run(scope, run.id)
+    assert stored == started
+    assert stored is not None
+    assert stored.kind is RunKind.FLOW
+    assert stored.trigger_data == trigger_data
+    assert type(stored.trigger_data) is type(trigger_data)
+    progressed = make.progress(stored)
+    await store.save_run(progressed)
+    assert await store.get_run(scope, run.id) == progressed
+    assert (await store.list_runs(scope, workflow.id, 10, None)).items == [progressed]
+    assert [r.id for r in await store.latest_runs()] == [run.id]
+
+
+async def test_a_run_is_a_deploy_run_without_trigger_data_unless_told(store: Store, make: Make) -> None:
+    workflow, scope = await flow(store, make)
+
+    _, run = await store.start_run(scope, make.draft(), make.run(workflow))
+
+    stored = await store.get_run(scope, run.id)
+    assert stored is not None
+    assert (stored.kind, stored.trigger_data) == (RunKind.DEPLOY, None)
 
 
 async def test_a_finished_run_is_final(store: Store, make: Make) -> None:
@@ -421,6 +493,29 @@ async def test_stale_unfinished_runs_are_interrupted_and_fresh_ones_left_alone(
     assert await store.get_run(scope, on_the_line.id) == on_the_line  # "older than" is strict
     assert await store.get_run(scope, finished.id) == finished
     assert await store.interrupt_stale_runs(heartbeat_before=cutoff, at=at, reason="again") == []
+
+
+async def test_the_sweep_never_interrupts_a_flow_run(store: Store, make: Make) -> None:
+    _, workspace, scope = await make.tenant(store)
+    flows = [make.workflow(workspace.id, f"wf{i}") for i in range(3)]
+    for workflow in flows:
+        await store.insert_workflow(workflow)
+    _, pending = await store.start_run(
+        scope, make.draft(), make.run(flows[0], kind=RunKind.FLOW, heartbeat_at=T0)
+    )
+    _, running = await store.start_run(
+        scope, make.draft(), make.run(flows[1], kind=RunKind.FLOW, heartbeat_at=T0)
+    )
+    running = replace(running, status=RunStatus.RUNNING)
+    await store.save_run(running)
+    _, deploy = await store.start_run(scope, make.draft(), make.run(flows[2], heartbeat_at=T0))
+    at = make.at()
+
+    swept = await store.interrupt_stale_runs(heartbeat_before=at, at=at, reason=STALE_REASON)
+
+    assert [run.id for run in swept] == [deploy.id]
+    assert await store.get_run(scope, pending.id) == pending
+    assert await store.get_run(scope, running.id) == running
 
 
 async def test_an_interrupted_run_frees_its_workflow_and_refuses_its_zombie(store: Store, make: Make) -> None:

@@ -9,6 +9,9 @@ A cluster also carries ``name_lower`` (its lower-cased name, under the unique in
 unique per workspace case-insensitively). Runs and clusters have no free-form keys and are stored as
 nested documents; the codec ignores fields it does not know.
 
+A run's ``trigger_data`` (free-form JSON a user typed) is stored as JSON text for the same reason (None
+stays null); a run document without ``kind`` (from before flow runs) is read as a DEPLOY run.
+
 A node health's ``facts`` are free-form too (label keys with dots, anything a status function found)
 and are stored as JSON text like canvases; its key is ``(workflow_id, node_id)`` under a unique index.
 A lease is stored with its ``name`` as ``_id``; an exec ticket's ``command`` is a plain array of strings.
@@ -96,11 +99,17 @@ def cluster_from_mongo(doc: Mapping[str, Any]) -> Cluster:
 
 
 def run_to_mongo(run: Run) -> Doc:
-    return to_mongo(run_to_doc(run))
+    doc = to_mongo(run_to_doc(run))
+    if doc["trigger_data"] is not None:
+        doc["trigger_data"] = dumps(doc["trigger_data"])
+    return doc
 
 
 def run_from_mongo(doc: Mapping[str, Any]) -> Run:
-    return run_from_doc(from_mongo(doc))
+    loaded = from_mongo(doc)
+    if loaded.get("trigger_data") is not None:
+        loaded["trigger_data"] = loads(loaded["trigger_data"])
+    return run_from_doc(loaded)
 
 
 def node_health_to_mongo(entry: NodeHealth) -> Doc:

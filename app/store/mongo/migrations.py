@@ -205,6 +205,21 @@ async def _flows_and_files(db: AsyncDatabase[Doc]) -> None:
     )
 
 
+async def _flow_runs_and_step_records(db: AsyncDatabase[Doc]) -> None:
+    # Every run written before this step is a deploy run; the kind never changes afterwards.
+    await db["runs"].update_many({"kind": {"$exists": False}}, {"$set": {"kind": "DEPLOY"}})
+    await ensure_collections(db, "step_outputs", "step_log_lines", "step_log_counters")
+    await db["step_outputs"].create_index(
+        [("run_id", 1), ("node_id", 1), ("attempt", 1)], unique=True, name="step_outputs_key"
+    )
+    await db["step_log_lines"].create_index(
+        [("run_id", 1), ("node_id", 1), ("seq", 1)], unique=True, name="step_log_lines_key"
+    )
+    await db["step_log_counters"].create_index(
+        [("run_id", 1), ("node_id", 1)], unique=True, name="step_log_counters_key"
+    )
+
+
 MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(1, "users, sessions, workspaces and memberships", _identity),
     MongoMigration(2, "workflows and versions", _workflows),
@@ -219,6 +234,7 @@ MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(11, "invitations, API tokens and password resets", _people),
     MongoMigration(12, "audit event origins and workspace index", _audit_origins),
     MongoMigration(13, "workflow types and workspace files", _flows_and_files),
+    MongoMigration(14, "flow runs, step outputs and step logs", _flow_runs_and_step_records),
 )
 
 

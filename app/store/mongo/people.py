@@ -25,6 +25,7 @@ from app.store.codec import encode_datetime, membership_from_doc, session_from_d
 from app.store.common import LAST_OWNER, check_page_size
 from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import from_mongo
+from app.store.mongo.step_records import delete_step_records
 from app.store.people import LAST_ADMIN, WORKSPACE_CONTENT
 
 ADMIN_CHANGES = "admin_changes"
@@ -256,6 +257,7 @@ class MongoPeople:
         ]
         for name in _BY_WORKFLOW:
             await self._m.db[name].delete_many({"workflow_id": {"$in": workflow_ids}}, session=session)
+        await delete_step_records(self._m, {"workspace_id": workspace_id}, session)
         for name in (*WORKSPACE_CONTENT, *_BY_WORKSPACE, "memberships"):
             await self._m.db[name].delete_many({"workspace_id": workspace_id}, session=session)
         await self._m.workspaces.delete_one({"_id": workspace_id}, session=session)

@@ -1,4 +1,5 @@
-"""Deploy runs in MongoDB: started together with their version, saved whole, swept when stale.
+"""Runs in MongoDB: started together with their version, saved whole by their owner; deploy runs swept
+when stale, flow runs claimed by another process instead (and reopened to retry a step).
 
 Atomicity, per operation:
 
@@ -7,10 +8,18 @@ Atomicity, per operation:
   inserts the version and inserts the run. Two concurrent starts both write the workflow document, so
   one gets a write conflict and is retried after the other commits, and then sees its run; a refusal
   raises inside the transaction, so the increment is rolled back and no version is written.
-- ``save_run``, ``request_cancel``: one single-document update each, guarded by "still unfinished".
-- ``interrupt_stale_runs``: one transaction (find, ``update_many`` with the same filter, read back);
-  a run saved concurrently (a fresh heartbeat) makes it conflict and retry, and two concurrent sweeps
-  never both return a run.
+- ``save_run``, ``request_cancel``: one single-document update each, guarded by "still unfinished"
+  (and, for ``save_run``, "still this owner's").
+- ``interrupt_stale_runs`` (DEPLOY runs only), ``claim_flow_runs``, ``release_flow_runs``: one
+  transaction each (find, ``update_many`` with the same filter, read back); a run saved concurrently (a
+  fresh heartbeat) makes it conflict and retry, and two concurrent sweeps or claims never both return
+  a run.
+- ``reopen_run``: one transaction that reads the run, ``$inc``-s its workflow's ``run_seq`` (the
+  workflow document is the conflict domain ``start_run`` writes too), checks for another unfinished run
+  and updates the run only while it is still finished; a refusal raises inside the transaction, so
+  nothing is written.
+
+A run document without ``kind`` (from before flow runs; the migration fills it in) is a DEPLOY run.
 """
 
 from __future__ import annotations
@@ -24,17 +33,20 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.paging import Page
-from app.domain.runs import Run, RunStatus
+from app.domain.runs import NodeRunState, Run, RunKind, RunStatus
 from app.domain.versions import Version, VersionDraft
 from app.domain.workspaces import Scope
 from app.errors import Conflict, NotFound
 from app.ports import RunKey
-from app.store.codec import encode_datetime
+from app.store.codec import encode_datetime, node_state_to_doc
 from app.store.common import (
     UNFINISHED_RUN_STATUSES,
     active_run_conflict,
+    check_claim_times,
     check_page_size,
     finished_run_conflict,
+    not_reopenable_conflict,
+    taken_over_run_conflict,
 )
 from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import run_from_mongo, run_to_mongo, version_to_mongo
@@ -56,6 +68,8 @@ _SAVED = (
 )
 
 UNFINISHED: dict[str, Any] = {"status": {"$in": list(UNFINISHED_RUN_STATUSES)}}
+FLOW: dict[str, Any] = {"kind": RunKind.FLOW.value}
+DEPLOY: dict[str, Any] = {"kind": {"$ne": RunKind.FLOW.value}}  # also a run written before kinds existed
 NEWEST_FIRST = [("started_at", -1), ("_id", -1)]
 OLDEST_FIRST = [("started_at", 1), ("_id", 1)]
 
@@ -132,20 +146,26 @@ class MongoRuns:
         return [run_from_mongo(doc) for doc in docs]
 
     async def save_run(self, run: Run) -> None:
-        """A finished run is final (``Conflict``), a missing one ``NotFound``; ``cancel_requested`` is
-        sticky: a save never clears a cancellation requested meanwhile."""
+        """A finished run is final (``Conflict``), a run another process took over (or that was
+        released) is theirs (``Conflict``), a missing one ``NotFound``; ``cancel_requested`` is sticky:
+        a save never clears a cancellation requested meanwhile."""
         doc = run_to_mongo(run)
         fields = {field: doc[field] for field in _SAVED}
         if run.cancel_requested:
             fields["cancel_requested"] = True
         with translate_errors():
-            result = await self._m.runs.update_one({"_id": run.id, **UNFINISHED}, {"$set": fields})
+            result = await self._m.runs.update_one(
+                {"_id": run.id, **UNFINISHED, "owner": run.owner}, {"$set": fields}
+            )
             if result.matched_count:
                 return
             stored = await self._m.runs.find_one({"_id": run.id})
         if stored is None:
             raise NotFound("run", run.id)
-        raise finished_run_conflict(run_from_mongo(stored))
+        current = run_from_mongo(stored)
+        if current.status.finished:
+            raise finished_run_conflict(current)
+        raise taken_over_run_conflict(run.id)
 
     async def request_cancel(self, scope: Scope, run_id: str) -> Run | None:
         """A finished run is returned unchanged."""
@@ -162,8 +182,8 @@ class MongoRuns:
     async def interrupt_stale_runs(
         self, *, heartbeat_before: datetime, at: datetime, reason: str
     ) -> list[Run]:
-        """Oldest first."""
-        stale = {**UNFINISHED, "heartbeat_at": {"$lt": encode_datetime(heartbeat_before)}}
+        """DEPLOY runs only; oldest first."""
+        stale = {**DEPLOY, **UNFINISHED, "heartbeat_at": {"$lt": encode_datetime(heartbeat_before)}}
         interrupted = {
             "status": RunStatus.INTERRUPTED.value,
             "completed_at": encode_datetime(at),
@@ -182,5 +202,91 @@ class MongoRuns:
                 {"_id": {"$in": ids}}, sort=OLDEST_FIRST, session=session
             ).to_list()
             return [run_from_mongo(doc) for doc in docs]
+
+        return await self._m.transaction(write)
+
+    # FlowRunStore -----------------------------------------------------------------------------------
+
+    async def claim_flow_runs(self, *, owner: str, at: datetime, heartbeat_before: datetime) -> list[Run]:
+        """Oldest first; ``ValueError`` when ``at`` is before ``heartbeat_before``."""
+        check_claim_times(at, heartbeat_before)
+        claimable = {
+            **FLOW,
+            **UNFINISHED,
+            "$or": [{"owner": ""}, {"heartbeat_at": {"$lt": encode_datetime(heartbeat_before)}}],
+        }
+        claimed = {"owner": owner, "heartbeat_at": encode_datetime(at)}
+
+        async def write(session: AsyncClientSession) -> list[Run]:
+            found = await self._m.runs.find(claimable, projection={"_id": True}, session=session).to_list()
+            ids = [doc["_id"] for doc in found]
+            if not ids:
+                return []
+            await self._m.runs.update_many(
+                {"$and": [{"_id": {"$in": ids}}, claimable]}, {"$set": claimed}, session=session
+            )
+            docs = await self._m.runs.find(
+                {"_id": {"$in": ids}}, sort=OLDEST_FIRST, session=session
+            ).to_list()
+            return [run_from_mongo(doc) for doc in docs]
+
+        return await self._m.transaction(write)
+
+    async def release_flow_runs(self, *, owner: str) -> list[str]:
+        """The ids released, sorted."""
+        mine = {**FLOW, **UNFINISHED, "owner": owner}
+
+        async def write(session: AsyncClientSession) -> list[str]:
+            found = await self._m.runs.find(mine, projection={"_id": True}, session=session).to_list()
+            ids = [str(doc["_id"]) for doc in found]
+            if ids:
+                await self._m.runs.update_many(
+                    {"$and": [{"_id": {"$in": ids}}, mine]}, {"$set": {"owner": ""}}, session=session
+                )
+            return sorted(ids)
+
+        return await self._m.transaction(write)
+
+    async def reopen_run(
+        self, scope: Scope, run_id: str, *, owner: str, at: datetime, node_states: tuple[NodeRunState, ...]
+    ) -> Run:
+        """The run as stored is returned."""
+        reopened = {
+            "status": RunStatus.RUNNING.value,
+            "node_states": [node_state_to_doc(state) for state in node_states],
+            "owner": owner,
+            "heartbeat_at": encode_datetime(at),
+            "completed_at": None,
+            "error": None,
+            "cancel_requested": False,
+        }
+
+        async def write(session: AsyncClientSession) -> Run:
+            doc = await self._m.runs.find_one(in_scope(scope, {"_id": run_id}), session=session)
+            if doc is None:
+                raise NotFound("run", run_id)
+            run = run_from_mongo(doc)
+            if run.kind is not RunKind.FLOW or not run.status.finished:
+                raise not_reopenable_conflict(run)
+            await self._m.workflows.update_one(
+                {"_id": run.workflow_id}, {"$inc": {"run_seq": 1}}, session=session
+            )
+            active = await self._m.runs.find_one(
+                {"workflow_id": run.workflow_id, **UNFINISHED},
+                projection={"_id": True},
+                sort=OLDEST_FIRST,
+                session=session,
+            )
+            if active is not None:
+                raise active_run_conflict(run.workflow_id, str(active["_id"]))
+            stored = await self._m.runs.find_one_and_update(
+                {"_id": run_id, "status": run.status.value},
+                {"$set": reopened},
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            if stored is None:  # cannot happen inside the snapshot: the run was read above
+                raise NotFound("run", run_id)
+            return run_from_mongo(stored)
 
         return await self._m.transaction(write)

@@ -26,6 +26,7 @@ from app.store.mongo.people import MongoPeople
 from app.store.mongo.registries import MongoRegistries
 from app.store.mongo.runs import MongoRuns
 from app.store.mongo.secrets import MongoSecretValues
+from app.store.mongo.step_records import MongoStepRecords
 from app.store.mongo.users import MongoUsers
 from app.store.mongo.versions import MongoVersions
 from app.store.mongo.workflows import MongoWorkflows
@@ -48,6 +49,7 @@ class MongoStore(
     MongoClusters,
     MongoSecretValues,
     MongoRuns,
+    MongoStepRecords,
     MongoLiveState,
     MongoGitCredentials,
     MongoImports,

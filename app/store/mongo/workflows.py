@@ -26,6 +26,7 @@ from app.store.common import check_next_revision, check_page_size
 from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import Doc, workflow_from_mongo, workflow_to_mongo
 from app.store.mongo.scoping import in_scope
+from app.store.mongo.step_records import delete_step_records
 
 # The fields a compare-and-set rewrites; _id, workspace_id, type, created_by and created_at never change.
 _MUTABLE = ("name", "description", "status", "namespace", "cluster_id", "canvas", "revision", "updated_at")
@@ -130,11 +131,11 @@ class MongoWorkflows:
         return workflow_from_mongo(stored)
 
     async def delete_workflow(self, scope: Scope, workflow_id: str) -> None:
-        """The workflow, its versions, its Secret node values, its runs and its node healths in one
-        transaction; the clusters it deployed to are not touched. Deleting the workflow document
-        conflicts with every concurrent transaction that writes it (``start_run``, ``put_secret_values``,
-        ``put_node_health``, ``create_version``), so none of them can leave a record behind for a
-        deleted workflow."""
+        """The workflow, its versions, its Secret node values, its runs (with their step outputs and
+        logs) and its node healths in one transaction; the clusters it deployed to are not touched.
+        Deleting the workflow document conflicts with every concurrent transaction that writes it
+        (``start_run``, ``put_secret_values``, ``put_node_health``, ``create_version``), so none of them
+        can leave a record behind for a deleted workflow."""
 
         async def write(session: AsyncClientSession) -> None:
             deleted = await self._m.workflows.delete_one(
@@ -143,6 +144,7 @@ class MongoWorkflows:
             if deleted.deleted_count == 0:
                 raise NotFound("workflow", workflow_id)
             await self._m.versions.delete_many(in_scope(scope, {"workflow_id": workflow_id}), session=session)
+            await delete_step_records(self._m, in_scope(scope, {"workflow_id": workflow_id}), session)
             await self._m.runs.delete_many(in_scope(scope, {"workflow_id": workflow_id}), session=session)
             await self._m.secret_values.delete_many({"workflow_id": workflow_id}, session=session)
             await self._m.node_healths.delete_many({"workflow_id": workflow_id}, session=session)

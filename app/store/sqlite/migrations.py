@@ -480,6 +480,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE UNIQUE INDEX workspace_files_path ON workspace_files (workspace_id, path)",
         ),
     ),
+    Migration(
+        14,
+        "flow runs, step outputs and step logs",
+        (
+            # Every run written before this step is a deploy run; trigger_data is JSON text (NULL: none).
+            "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'DEPLOY'",
+            "ALTER TABLE runs ADD COLUMN trigger_data TEXT",
+            # Outputs posted back by steps, accepted once per attempt; output is JSON text.
+            """CREATE TABLE step_outputs (
+                run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                node_id     TEXT NOT NULL,
+                attempt     INTEGER NOT NULL,
+                output      TEXT NOT NULL,
+                size        INTEGER NOT NULL,
+                received_at TEXT NOT NULL,
+                PRIMARY KEY (run_id, node_id, attempt)
+            ) STRICT, WITHOUT ROWID""",
+            # Step logs, numbered per (run, step) by seq; trimmed lines leave a gap in seq.
+            """CREATE TABLE step_log_lines (
+                run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                node_id TEXT NOT NULL,
+                seq     INTEGER NOT NULL,
+                at      TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                level   TEXT NOT NULL,
+                message TEXT NOT NULL,
+                PRIMARY KEY (run_id, node_id, seq)
+            ) STRICT, WITHOUT ROWID""",
+        ),
+    ),
 )
 
 _LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (

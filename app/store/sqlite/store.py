@@ -22,6 +22,7 @@ from app.store.sqlite.people import SqlitePeople
 from app.store.sqlite.registries import SqliteRegistries
 from app.store.sqlite.runs import SqliteRuns
 from app.store.sqlite.secrets import SqliteSecretValues
+from app.store.sqlite.step_records import SqliteStepRecords
 from app.store.sqlite.users import SqliteUsers
 from app.store.sqlite.versions import SqliteVersions
 from app.store.sqlite.workflows import SqliteWorkflows
@@ -42,6 +43,7 @@ class SqliteStore(
     SqliteClusters,
     SqliteSecretValues,
     SqliteRuns,
+    SqliteStepRecords,
     SqliteLiveState,
     SqliteGitCredentials,
     SqliteImports,
