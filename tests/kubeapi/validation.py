@@ -344,6 +344,13 @@ def validate_update(kind: str, old: dict[str, Any], new: dict[str, Any]) -> list
         )
     if kind == "Job" and old_spec.get("template") != new_spec.get("template"):
         errors.append(invalid("spec.template", GoValue("core.PodTemplateSpec{...}"), "field is immutable"))
+    if kind in ("Secret", "ConfigMap") and old.get("immutable") is True:
+        # ValidateSecretUpdate / ValidateConfigMapUpdate: an immutable object's data never changes.
+        if new.get("immutable") is not True:
+            errors.append(forbidden("immutable", "field is immutable when `immutable` is set"))
+        for key in ("data",) if kind == "Secret" else ("data", "binaryData"):
+            if old.get(key) != new.get(key):
+                errors.append(forbidden(key, "field is immutable when `immutable` is set"))
     if kind == "StatefulSet":
         changed = {k for k in set(old_spec) | set(new_spec) if old_spec.get(k) != new_spec.get(k)}
         if changed - STS_MUTABLE:
