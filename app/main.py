@@ -21,7 +21,7 @@ from app.clock import SystemClock
 from app.events.bus import Backoff
 from app.events.opening import open_event_bus
 from app.git import GitCli
-from app.http import graphiql, health, oauth, terminal
+from app.http import graphiql, health, oauth, step_outputs, terminal
 from app.http import metrics as metrics_route
 from app.http.middleware import BodyLimit, RequestId, WebSocketOrigins
 from app.http.origin import RequestOrigins
@@ -89,6 +89,17 @@ async def _maintain_builds_forever(services: Services, every_seconds: float) -> 
     server processes), Secrets that could not be deleted cleaned up; first at once, then periodically."""
     while True:
         await services.builds.maintain()
+        await asyncio.sleep(every_seconds)
+
+
+async def _drive_flow_runs_forever(services: Services, every_seconds: float) -> None:
+    """Flow runs no live server drives (let go by a server that stopped, or with a stale heartbeat) are
+    claimed and driven on from where they stand; first at once, then periodically."""
+    while True:
+        try:
+            await services.flow_runs.resume()
+        except Exception:
+            log.exception("claiming flow runs failed; trying again in %s s", every_seconds)
         await asyncio.sleep(every_seconds)
 
 
@@ -178,6 +189,10 @@ def create_app(
             async def stop_background_work() -> None:
                 """After Uvicorn closed every subscription (1012) and let in-flight requests finish."""
                 await tasks.close()  # runs stop between waves (INTERRUPTED), lease renewal ends
+                try:  # flow runs stay RUNNING (their Jobs run on): another server process drives them on
+                    await services.flow_runs.release()
+                except Exception:
+                    log.exception("letting go of flow runs failed; others take them over after the lease")
                 try:  # build Jobs run on: another replica follows them at its next queue round
                     await services.builds.release()
                 except Exception:
@@ -200,6 +215,7 @@ def create_app(
                 _refresh_pull_secrets_forever(services, effective.registry_refresh_interval_seconds),
             )
             tasks.spawn("build-queue", _maintain_builds_forever(services, effective.run_lease_seconds / 2))
+            tasks.spawn("flow-runs", _drive_flow_runs_forever(services, effective.run_lease_seconds / 2))
             log.info("Trellis is ready: GraphiQL at %s%s", effective.resolved_public_url, GRAPHQL_PATH)
             yield {"services": services}
 
@@ -207,6 +223,7 @@ def create_app(
         *health.routes(),
         *metrics_route.routes(metrics, token=settings.metrics_token.get_secret_value()),
         *terminal.routes(),
+        *step_outputs.routes(),
         *oauth.routes(),
         Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),
         WebSocketRoute(GRAPHQL_PATH, view),

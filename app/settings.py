@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -156,6 +156,18 @@ class Settings(BaseSettings):
     flow_step_concurrency: int = Field(4, gt=0, le=256)
     flow_output_max_bytes: int = Field(262_144, gt=0, le=16_777_216)
     flow_http_response_max_bytes: int = Field(1_048_576, gt=0, le=67_108_864)
+    # Steps of one workspace running at once in one server process (all its flow runs together).
+    flow_workspace_concurrency: int = Field(16, gt=0, le=1024)
+    flow_step_log_lines_max: int = Field(5000, ge=100)  # log lines kept per step (oldest trimmed)
+    # Where Function steps run: "kubernetes" (a Job per attempt in the flow's cluster) or "local" (a
+    # subprocess of this server, NOT isolated: for trying flows on a laptop).
+    flow_executor: Literal["kubernetes", "local"] = "kubernetes"
+    flow_image_python: str = "python:3.12-slim"  # runtime images of Function steps
+    flow_image_node: str = "node:22-slim"
+    flow_image_bash: str = "bash:5.2"
+    flow_job_poll_seconds: float = Field(2.0, gt=0)  # how often a step's Job and pod are read
+    flow_job_ttl_seconds: int = Field(600, ge=0)  # a backstop: Trellis deletes each attempt's Job itself
+    flow_scratch_size: str = "256Mi"  # the writable /tmp of a step's pod
 
     log_level: str = "INFO"
     log_format: LogFormat | None = None  # default: text in development, JSON lines in production

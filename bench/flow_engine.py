@@ -37,6 +37,12 @@ class MemoryRunStore:
         self.saves += 1
         self.run = run
 
+    async def get_run(self, scope: Any, run_id: str) -> Run | None:  # noqa: ARG002  # one run only
+        return self.run
+
+    async def append_step_logs(self, *args: Any, **kwargs: Any) -> list[Any]:  # noqa: ARG002
+        return []  # no-op steps print nothing
+
 
 class UtcClock:
     def now(self) -> datetime:
@@ -79,7 +85,12 @@ async def measure(canvas: Canvas, concurrency: int) -> tuple[float, Run]:
         clock=UtcClock(),
         bus=None,
         executors={"Start": noop, "End": noop, "Merge": noop, "Function": noop},
-        settings=FlowEngineSettings(concurrency=concurrency, max_output_bytes=1 << 24, heartbeat_seconds=60),
+        settings=FlowEngineSettings(
+            concurrency=concurrency,
+            workspace_concurrency=concurrency,
+            max_output_bytes=1 << 24,
+            heartbeat_seconds=60,
+        ),
     )
     now = datetime.now(UTC)
     run = Run(
@@ -97,7 +108,7 @@ async def measure(canvas: Canvas, concurrency: int) -> tuple[float, Run]:
         node_states=tuple(NodeRunState(n.id, NodeRunStatus.PENDING) for n in canvas.nodes),
     )
     started = time.perf_counter()
-    finished = await engine.execute(run, canvas, {"n": 1})
+    finished = await engine.execute(run, canvas)
     return (time.perf_counter() - started) * 1000 / len(canvas.nodes), finished
 
 

@@ -35,7 +35,7 @@ from schema.live.terminals import TerminalMutation
 from schema.manifests.operations import ManifestQuery
 from schema.people.operations import PeopleMutation, PeopleQuery
 from schema.registries.operations import RegistryMutation, RegistryQuery
-from schema.runs.operations import RunMutation, RunQuery
+from schema.runs.operations import RunMutation, RunQuery, RunSubscription
 from schema.versions.operations import VersionMutation, VersionQuery
 from schema.workflows.operations import WorkflowMutation, WorkflowQuery
 from schema.workspaces.invitations import InvitationMutation, InvitationQuery
@@ -120,7 +120,7 @@ class TrellisSchema(strawberry.Schema):
 @strawberry.type(
     description='Live streams. Authenticate in `connection_init` with `{"Authorization": "Bearer …"}`.'
 )
-class Subscription(LiveSubscription, GitImportSubscription, BuildSubscription):
+class Subscription(LiveSubscription, GitImportSubscription, BuildSubscription, RunSubscription):
     pass
 
 

@@ -51,6 +51,7 @@ MUTATION_ACTIONS = {
     "importFromGit": "import.git",
     "runWorkflow": "run.start",
     "cancelRun": "run.cancel",
+    "retryStep": "run.retryStep",
     "setSecretValues": "secret.values.set",
     "createExecTicket": "exec.ticket",
     "startBuild": "build.start",
@@ -78,6 +79,7 @@ MUTATION_ACTIONS = {
 ROUTE_ACTIONS = {
     "/v1/api/exec": "exec.session",
     "/v1/auth/oauth/{provider}/callback": "auth.oauth.login",
+    "/v1/steps/output": "run.stepOutput",
 }
 READ_ONLY_ROUTES = {
     "/healthz",

@@ -35,3 +35,9 @@ def workflow_topic(workflow_id: str) -> str:
 
 def run_topic(run_id: str) -> str:
     return f"run:{run_id}"
+
+
+def step_log_topic(run_id: str, node_id: str) -> str:
+    """The lines of one flow step's log as they are stored (NODE_UPDATE with ``lines``), and its end
+    (COMPLETE with ``status``)."""
+    return f"steplog:{run_id}:{node_id}"

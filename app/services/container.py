@@ -10,11 +10,25 @@ from app.auth.keyring import Keyring
 from app.auth.oauth import AuthlibOAuthGateway
 from app.auth.opaque_tokens import API_TOKEN_PREFIX
 from app.auth.passwords import PasswordHasher
+from app.auth.step_tokens import StepTokenCodec
 from app.auth.tokens import TokenCodec
 from app.domain.build_jobs import BuildJobSettings, BuildResources
+from app.domain.flows.steps import STEP_OUTPUT_PATH
+from app.flows.function_job import FunctionJobSettings, KubernetesFunctionExecutor
+from app.flows.local_function import LocalFunctionExecutor
 from app.flows.steps import in_process_executors
 from app.net.egress import EgressGuard, EgressPolicy
-from app.ports import Clock, CloneLimits, ClusterGateway, EventBus, GitCloner, RegistryClient, Renderer, Store
+from app.ports import (
+    Clock,
+    CloneLimits,
+    ClusterGateway,
+    EventBus,
+    GitCloner,
+    RegistryClient,
+    Renderer,
+    StepExecutor,
+    Store,
+)
 from app.services.api_tokens import ApiTokenService
 from app.services.auditing import Auditor, AuditTrail
 from app.services.build_executor import BuildExecutor, BuildRunSettings
@@ -22,7 +36,9 @@ from app.services.builds import BuildQueueSettings, BuildService
 from app.services.clusters import ClusterService
 from app.services.diagnosing import DiagnosisService
 from app.services.files import FileService
+from app.services.flow_clusters import FlowClusterSessions
 from app.services.flow_engine import FlowEngine, FlowEngineSettings
+from app.services.flow_runs import FlowRunService, FlowRunSettings
 from app.services.git_credentials import GitCredentialService
 from app.services.git_imports import GitImportService, GitImportSettings
 from app.services.identity import IdentityPolicy, IdentityService
@@ -43,6 +59,7 @@ from app.services.runs import RunService, RunTiming
 from app.services.secret_values import SecretValueService
 from app.services.sessions import SessionService
 from app.services.signup import SignupPolicy, SignupRules
+from app.services.step_outputs import StepOutputService
 from app.services.streams import StreamService
 from app.services.tasks import TaskSupervisor
 from app.services.teardown import Teardown
@@ -92,6 +109,8 @@ class Services:
     invitations: InvitationService
     passwords: PasswordService
     files: FileService
+    step_outputs: StepOutputService
+    flow_runs: FlowRunService
 
 
 def build_services(
@@ -133,6 +152,8 @@ def build_services(
         refresh_margin=timedelta(seconds=settings.registry_refresh_margin_seconds),
     )
     secret_values = SecretValueService(store=store, keyring=keyring, clock=clock, auditor=auditor)
+    step_tokens = StepTokenCodec(secret=settings.jwt_secret.get_secret_value(), now=clock.now)
+    flow_runs = _flow_runs(settings, store, clock, bus, tasks, owner, egress, keyring, gateway, step_tokens)
     live = LiveStatusService(
         store=store,
         bus=bus,
@@ -298,6 +319,14 @@ def build_services(
         workspaces=WorkspaceService(store=store, clock=clock, auditor=auditor, principals=identity.cache),
         workflows=workflows,
         files=FileService(store=store, clock=clock, auditor=auditor, max_bytes=settings.files_max_bytes),
+        flow_runs=flow_runs,
+        step_outputs=StepOutputService(
+            store=store,
+            tokens=step_tokens,
+            clock=clock,
+            auditor=auditor,
+            max_output_bytes=settings.flow_output_max_bytes,
+        ),
         versions=VersionService(store=store, clock=clock, auditor=auditor, paging=paging),
         readiness=ReadinessService(store=store),
         clusters=ClusterService(
@@ -334,20 +363,7 @@ def build_services(
             ),
             owner=owner,
             pull_secrets=pull_secrets,
-            flows=FlowEngine(
-                store=store,
-                clock=clock,
-                bus=bus,
-                executors=in_process_executors(
-                    egress, max_response_bytes=settings.flow_http_response_max_bytes
-                ),
-                settings=FlowEngineSettings(
-                    concurrency=settings.flow_step_concurrency,
-                    max_output_bytes=settings.flow_output_max_bytes,
-                    heartbeat_seconds=settings.run_heartbeat_seconds,
-                    max_log_lines=settings.run_log_lines_max,
-                ),
-            ),
+            flows=flow_runs,
         ),
         streams=StreamService(
             store=store, bus=bus, clock=clock, recheck_seconds=settings.subscription_recheck_seconds
@@ -402,4 +418,80 @@ def build_services(
         pull_secrets=pull_secrets,
         builds=builds,
         audit=AuditTrail(store=store, paging=paging),
+    )
+
+
+def _flow_runs(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    bus: EventBus,
+    tasks: TaskSupervisor,
+    owner: str,
+    egress: EgressGuard,
+    keyring: Keyring,
+    gateway: ClusterGateway,
+    step_tokens: StepTokenCodec,
+) -> FlowRunService:
+    """The flow engine with its executors (Function steps in the flow's cluster, or locally when
+    ``TRELLIS_FLOW_EXECUTOR=local``) and the service driving flow runs."""
+    executors: dict[str, StepExecutor] = dict(
+        in_process_executors(egress, max_response_bytes=settings.flow_http_response_max_bytes)
+    )
+    if settings.flow_executor == "local":
+        executors["Function"] = LocalFunctionExecutor(store, max_output_bytes=settings.flow_output_max_bytes)
+        cluster_kinds: frozenset[str] = frozenset()
+    else:
+        executors["Function"] = KubernetesFunctionExecutor(
+            sessions=FlowClusterSessions(
+                store=store,
+                keyring=keyring,
+                gateway=gateway,
+                timeout_seconds=settings.cluster_timeout_seconds,
+            ),
+            files=store,
+            outputs=store,
+            tokens=step_tokens,
+            clock=clock,
+            settings=FunctionJobSettings(
+                images={
+                    "python": settings.flow_image_python,
+                    "node": settings.flow_image_node,
+                    "bash": settings.flow_image_bash,
+                },
+                output_url=settings.resolved_public_url + STEP_OUTPUT_PATH,
+                poll_seconds=settings.flow_job_poll_seconds,
+                ttl_seconds_after_finished=settings.flow_job_ttl_seconds,
+                scratch_size=settings.flow_scratch_size,
+                cluster_timeout_seconds=settings.cluster_timeout_seconds,
+                max_output_bytes=settings.flow_output_max_bytes,
+            ),
+        )
+        cluster_kinds = frozenset({"Function"})
+    engine = FlowEngine(
+        store=store,
+        clock=clock,
+        bus=bus,
+        executors=executors,
+        settings=FlowEngineSettings(
+            concurrency=settings.flow_step_concurrency,
+            workspace_concurrency=settings.flow_workspace_concurrency,
+            max_output_bytes=settings.flow_output_max_bytes,
+            heartbeat_seconds=settings.run_heartbeat_seconds,
+            max_log_lines=settings.run_log_lines_max,
+            max_step_log_lines=settings.flow_step_log_lines_max,
+        ),
+    )
+    return FlowRunService(
+        store=store,
+        engine=engine,
+        bus=bus,
+        tasks=tasks,
+        clock=clock,
+        owner=owner,
+        settings=FlowRunSettings(
+            lease=timedelta(seconds=settings.run_lease_seconds),
+            cluster_kinds=cluster_kinds,
+            recheck_seconds=settings.subscription_recheck_seconds,
+        ),
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -13,13 +14,13 @@ from app.domain.canvas_check import check_canvas
 from app.domain.ids import new_id
 from app.domain.manifests import RenderRequest
 from app.domain.paging import Page
-from app.domain.runs import NodeRunState, NodeRunStatus, Run, RunStatus, TriggerKind
+from app.domain.runs import NodeRunState, NodeRunStatus, Run, RunKind, RunStatus, TriggerKind
 from app.domain.versions import VersionDraft
-from app.domain.workflows import Canvas, Workflow, WorkflowStatus, WorkflowType
+from app.domain.workflows import WorkflowStatus, WorkflowType
 from app.ports import Clock, ClusterStore, Renderer, RunStore, WorkflowStore
 from app.services.auditing import Auditor
 from app.services.clusters import workflow_credentials
-from app.services.flow_engine import FlowEngine
+from app.services.flow_runs import FlowRunService, Reauthorize, StepLogUpdate
 from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
 from app.services.pull_secrets import PullSecretService
@@ -27,7 +28,7 @@ from app.services.run_executor import RunExecutor, RunPlan
 from app.services.run_state import RunRecorder
 from app.services.secret_values import SecretValueService, check_values
 from app.services.tasks import TaskSupervisor
-from app.services.workflows import check_for, invalid_canvas, require_deployable
+from app.services.workflows import invalid_canvas, require_deployable
 
 CURSOR_LIST = "runs"
 
@@ -81,7 +82,7 @@ class RunService:
         timing: RunTiming,
         owner: str,
         pull_secrets: PullSecretService | None = None,
-        flows: FlowEngine | None = None,
+        flows: FlowRunService | None = None,
     ) -> None:
         self._store = store
         self._flows = flows  # runs FLOW workflows (None: a FLOW refuses runWorkflow as before)
@@ -115,7 +116,7 @@ class RunService:
                     "id", "an archived workflow cannot run; move it back to DRAFT first"
                 )
             if workflow.type is WorkflowType.FLOW and self._flows is not None:
-                run = await self._start_flow(principal, workflow, trigger_data)
+                run = await self._flows.start(principal, workflow, trigger_data)
                 record.detail = {"runId": run.id, "version": str(run.version)}
                 return run
             require_deployable(workflow)
@@ -189,50 +190,6 @@ class RunService:
         self._tasks.spawn(f"run-{run.id}", self._executor.execute(recorder, plan))
         return run
 
-    async def _start_flow(
-        self, principal: Principal, workflow: Workflow, trigger_data: Mapping[str, Any] | None
-    ) -> Run:
-        """A FLOW run: check the flow strictly, snapshot a version and record the run atomically, then
-        walk it with the flow engine in the background. ``triggerData`` is the Start step's output."""
-        assert self._flows is not None
-        if trigger_data is not None and not isinstance(trigger_data, Mapping):
-            raise errors.Invalid.field("triggerData", "must be a JSON object (the Start step's output)")
-        strict = check_for(WorkflowType.FLOW, workflow.canvas, strict=True)
-        if strict.errors:
-            raise invalid_canvas(strict.errors)
-        if not workflow.canvas.nodes:
-            raise errors.Invalid.field("id", "the flow has no steps to run")
-        now = self._clock.now()
-        run = Run(
-            id=new_id(),
-            workflow_id=workflow.id,
-            workspace_id=workflow.workspace_id,
-            cluster_id=workflow.cluster_id or "",
-            version=0,
-            status=RunStatus.RUNNING,
-            triggered_by=TriggerKind.MANUAL,
-            started_by=principal.user_id,
-            started_at=now,
-            owner=self._owner,
-            heartbeat_at=now,
-            node_states=tuple(NodeRunState(n.id, NodeRunStatus.PENDING) for n in workflow.canvas.nodes),
-        )
-        draft = VersionDraft(
-            canvas=workflow.canvas,
-            tag=None,
-            description=f"Snapshot for run at {now.isoformat()}",
-            created_by=principal.user_id,
-            created_at=now,
-        )
-        _, run = await self._store.start_run(principal.scope, draft, run)
-        trigger = dict(trigger_data) if trigger_data is not None else {}
-        self._tasks.spawn(f"flow-run-{run.id}", self._drive_flow(run, workflow.canvas, trigger))
-        return run
-
-    async def _drive_flow(self, run: Run, canvas: Canvas, trigger: dict[str, Any]) -> None:
-        assert self._flows is not None
-        await self._flows.execute(run, canvas, trigger)
-
     async def cancel(self, principal: Principal, run_id: str) -> Run:
         async with self._auditor.action(
             "run.cancel", actor_id=principal.user_id, target_type="run", target_id=run_id
@@ -246,8 +203,36 @@ class RunService:
                 )
             stored = await self._store.request_cancel(principal.scope, run_id)
             if not self._executor.cancel(run_id) and self._flows is not None:
-                self._flows.cancel(run_id)
+                await self._flows.cancel(run)
             return stored or run
+
+    async def retry_step(self, principal: Principal, run_id: str, node_id: str) -> Run:
+        """``retryStep``: a failed step of a finished flow run, and what follows it, run again."""
+        async with self._auditor.action(
+            "run.retryStep", actor_id=principal.user_id, target_type="run", target_id=run_id
+        ) as record:
+            run = await self.get(principal, run_id)
+            record.workspace_id = run.workspace_id
+            principal.require_write(run.workspace_id)
+            if self._flows is None:
+                raise errors.Invalid.field("runId", "this server does not run flows")
+            record.detail["nodeId"] = node_id
+            return await self._flows.retry_step(principal, run, node_id)
+
+    async def step_logs(
+        self, principal: Principal, run_id: str, node_id: str, reauthorize: Reauthorize
+    ) -> AsyncGenerator[StepLogUpdate, None]:
+        """``stepLogs``: the stored lines of one step of a flow run, then new ones, then its end."""
+        run = await self.get(principal, run_id)
+        if self._flows is None or run.kind is not RunKind.FLOW:
+            raise errors.Invalid.field("runId", "only flow runs have step logs")
+
+        async def reread() -> Run:
+            return await self.get(await reauthorize(), run_id)
+
+        async with aclosing(self._flows.logs(run, node_id, reread)) as updates:
+            async for update in updates:
+                yield update
 
     async def get(self, principal: Principal, run_id: str) -> Run:
         run = await self._store.get_run(principal.scope, run_id)

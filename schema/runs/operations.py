@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Annotated
 
 import strawberry
@@ -13,12 +15,15 @@ from schema.context import Info
 from schema.runs.types import (
     CancelRunInput,
     CancelRunPayload,
+    RetryStepInput,
+    RetryStepPayload,
     Run,
     RunWorkflowInput,
     RunWorkflowPayload,
     SecretKeys,
     SetSecretValuesInput,
     SetSecretValuesPayload,
+    StepLogEvent,
 )
 
 
@@ -74,6 +79,15 @@ class RunMutation:
             run=Run.from_domain(await info.context.services.runs.cancel(principal, input.id))
         )
 
+    @strawberry.mutation(
+        description="Run a FAILED or CANCELLED step of a finished flow run again, with everything after "
+        "it, as new attempts of the same run (the outputs of the steps before it are reused)."
+    )
+    async def retry_step(self, info: Info, input: RetryStepInput) -> RetryStepPayload:
+        principal = await info.context.principal()
+        run = await info.context.services.runs.retry_step(principal, str(input.run_id), str(input.node_id))
+        return RetryStepPayload(run=Run.from_domain(run))
+
     @strawberry.mutation(description="Store the values of a Secret node, encrypted. They are never returned.")
     async def set_secret_values(self, info: Info, input: SetSecretValuesInput) -> SetSecretValuesPayload:
         principal = await info.context.principal()
@@ -84,3 +98,24 @@ class RunMutation:
             principal, input.workflow_id, input.node_id, values
         )
         return SetSecretValuesPayload(secret=SecretKeys(node_id=input.node_id, keys=keys))
+
+
+@strawberry.type
+class RunSubscription:
+    @strawberry.subscription(
+        description="The log of one step of a flow run: every stored line first (a marker where older ones "
+        "were trimmed), then new lines as they come, then COMPLETE once the step has ended."
+    )
+    async def step_logs(
+        self,
+        info: Info,
+        run_id: Annotated[strawberry.ID, strawberry.argument(description="The flow run.")],
+        node_id: Annotated[strawberry.ID, strawberry.argument(description="The step.")],
+    ) -> AsyncGenerator[StepLogEvent, None]:
+        principal = await info.context.principal()
+        updates = info.context.services.runs.step_logs(
+            principal, str(run_id), str(node_id), info.context.reauthorize
+        )
+        async with aclosing(updates) as stream:
+            async for update in stream:
+                yield StepLogEvent.from_domain(update)

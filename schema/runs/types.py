@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,7 +13,9 @@ from app.domain.runs import AppliedObject as DomainAppliedObject
 from app.domain.runs import NodeRunState as DomainNodeRunState
 from app.domain.runs import Run as DomainRun
 from app.domain.runs import RunLogLine as DomainLogLine
+from app.domain.runs import StepLogLine as DomainStepLogLine
 from app.domain.runs import StepOutcome as DomainStepOutcome
+from app.services.flow_runs import StepLogUpdate
 from schema.auth.types import User
 from schema.context import Info
 
@@ -58,6 +61,14 @@ class TriggerKind(Enum):
     MANUAL = "MANUAL"
 
 
+@strawberry.enum(
+    description="What a run does: DEPLOY applies a TOPOLOGY workflow; FLOW walks a flow's steps."
+)
+class RunKind(Enum):
+    DEPLOY = "DEPLOY"
+    FLOW = "FLOW"
+
+
 @strawberry.type(description="A Kubernetes object a run applied or pruned.")
 class AppliedObject:
     api_version: str = strawberry.field(description="apiVersion, e.g. `apps/v1`.")
@@ -89,7 +100,7 @@ class StepOutcome:
     duration_ms: int | None = strawberry.field(description="How long it took, in milliseconds.")
     port: str | None = strawberry.field(
         description="The out-port the run went on through: `output`, a Condition's `true` or `false`, "
-        "or `error`."
+        "or `error`; null for an End step (it has none)."
     )
     output: JSON | None = strawberry.field(description="The JSON the step returned (the input downstream).")
     output_size: int = strawberry.field(description="The size of the output, in bytes of JSON.")
@@ -151,7 +162,10 @@ class RunLogLine:
         )
 
 
-@strawberry.type(description="One deploy of a workflow version to its cluster.")
+@strawberry.type(
+    description="One run of a workflow version: a deploy to its cluster (DEPLOY) or a walk of its steps "
+    "(FLOW)."
+)
 class Run:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
     workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
@@ -173,6 +187,11 @@ class Run:
     )
     cancel_requested: bool = strawberry.field(
         description="`cancelRun` was called; it stops before the next wave."
+    )
+    kind: RunKind = strawberry.field(description="DEPLOY or FLOW.")
+    result: JSON | None = strawberry.field(
+        description="Flow runs: what reached the End step (the outputs of several End steps reached, by "
+        "node id); null until one is reached."
     )
     started_by_id: strawberry.Private[str]
 
@@ -199,8 +218,25 @@ class Run:
             error=run.error,
             warnings=list(run.warnings),
             cancel_requested=run.cancel_requested,
+            kind=RunKind(run.kind.value),
+            result=_result(run),
             started_by_id=run.started_by,
         )
+
+
+def _result(run: DomainRun) -> Any:
+    """The output of the End steps that completed — the completed steps with no out-port (one: itself;
+    several: by node id)."""
+    ends = [
+        state
+        for state in run.node_states
+        if state.step is not None and state.status.value == "COMPLETED" and state.step.port is None
+    ]
+    if not ends:
+        return None
+    if len(ends) == 1:
+        return ends[0].step.output if ends[0].step else None
+    return {state.node_id: state.step.output if state.step else None for state in ends}
 
 
 @strawberry.input(
@@ -230,6 +266,22 @@ class CancelRunPayload:
     run: Run = strawberry.field(description="The run; it ends CANCELLED between waves.")
 
 
+@strawberry.input(description="Run a failed or cancelled step of a finished flow run again.")
+class RetryStepInput:
+    run_id: strawberry.ID = strawberry.field(
+        description="The flow run (ended FAILED, CANCELLED or INTERRUPTED)."
+    )
+    node_id: strawberry.ID = strawberry.field(description="A FAILED or CANCELLED step of it.")
+
+
+@strawberry.type(description="The result of `retryStep`: the run, RUNNING again.")
+class RetryStepPayload:
+    run: Run = strawberry.field(
+        description="The step and everything after it run again as new attempts; the outputs of the steps "
+        "before it are reused."
+    )
+
+
 @strawberry.input(description="One key of a Secret node and its value.")
 class SecretValueInput:
     key: str = strawberry.field(description="Key name.")
@@ -254,3 +306,39 @@ class SecretKeys:
 @strawberry.type(description="The result of `setSecretValues`.")
 class SetSecretValuesPayload:
     secret: SecretKeys = strawberry.field(description="The key names now stored.")
+
+
+@strawberry.enum(description="What an event of `stepLogs` carries.")
+class StepLogEventType(Enum):
+    LINE = "LINE"
+    COMPLETE = "COMPLETE"
+
+
+@strawberry.type(description="One line of a flow step's log.")
+class StepLogLine:
+    seq: int = strawberry.field(
+        description="Its number in the step's log, from 1 (0: a marker where older lines were trimmed)."
+    )
+    at: datetime = strawberry.field(description="When it was printed (as Trellis received it).")
+    attempt: int = strawberry.field(description="The attempt that printed it (0 for a marker).")
+    level: str = strawberry.field(description="INFO, WARNING or ERROR.")
+    message: str = strawberry.field(description="The line.")
+
+    @classmethod
+    def from_domain(cls, line: DomainStepLogLine) -> StepLogLine:
+        return cls(seq=line.seq, at=line.at, attempt=line.attempt, level=line.level, message=line.message)
+
+
+@strawberry.type(description="An event of `stepLogs`: a line, or the end with the step's status.")
+class StepLogEvent:
+    type: StepLogEventType = strawberry.field(description="LINE… (every stored line first), COMPLETE last.")
+    status: NodeRunStatus = strawberry.field(description="The step's status (final with COMPLETE).")
+    line: StepLogLine | None = strawberry.field(description="The line (LINE).")
+
+    @classmethod
+    def from_domain(cls, update: StepLogUpdate) -> StepLogEvent:
+        return cls(
+            type=StepLogEventType(update.type.value),
+            status=NodeRunStatus(update.status.value),
+            line=StepLogLine.from_domain(update.line) if update.line else None,
+        )
