@@ -775,6 +775,15 @@ class StepExecutor(Protocol):
         ...
 
 
+class WorkspaceSecretReader(Protocol):
+    """Workspace secrets (issue 14) as flow steps need them, decrypted at execution only."""
+
+    async def reveal(self, workspace_id: str, names: Sequence[str]) -> dict[str, str]:
+        """The values of the named secrets of the workspace; ``NotFound`` naming the first one missing.
+        Callers must never log, store or return them."""
+        ...
+
+
 class StepTokenIssuer(Protocol):
     def issue(
         self, *, workspace_id: str, run_id: str, node_id: str, attempt: int, expires_at: datetime
