@@ -111,6 +111,9 @@ async def _rotate_keys(settings: Settings) -> int:
     store = await open_store(settings.resolved_store_url)
     try:
         count = await store.reencrypt(keyring.rotate)
+        # Workspace secrets in a second write: rotating a value already rotated is harmless, so a failure
+        # here leaves every value readable, and running the command again finishes the work.
+        count += await store.reencrypt_workspace_secrets(keyring.rotate)
     except KeyringError as exc:
         print(
             f"nothing changed: {exc}; keep every old key in TRELLIS_ENCRYPTION_KEYS until rotated",

@@ -20,8 +20,9 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from app.clock import SystemClock
 from app.events.bus import Backoff
 from app.events.opening import open_event_bus
+from app.flows.ai_agent import AiAgentExecutor
 from app.git import GitCli
-from app.http import graphiql, health, oauth, step_outputs, terminal
+from app.http import data, graphiql, health, hooks, oauth, step_outputs, terminal
 from app.http import metrics as metrics_route
 from app.http.middleware import BodyLimit, RequestId, WebSocketOrigins
 from app.http.origin import RequestOrigins
@@ -39,6 +40,7 @@ from app.rendering import ManifestRenderer, default_templates_dir
 from app.services.container import Deliveries, Services, build_services
 from app.services.live_status import renew_forever
 from app.services.tasks import TaskSupervisor
+from app.services.trigger_schedule import schedule_forever
 from app.settings import Settings, with_development_secrets
 from app.store.opening import open_store
 from schema.root import SchemaLimits, build_schema
@@ -173,6 +175,11 @@ def create_app(
                     timeout_seconds=effective.registry_timeout_seconds,
                     ca_file=effective.registry_ca_file,
                 ),
+                step_executors={
+                    "AiAgent": lambda guard, secrets: AiAgentExecutor(
+                        guard, secrets, max_response_bytes=effective.flow_http_response_max_bytes
+                    )
+                },
             )
             pools = MeteredPools(metrics)  # watch events and running watches, for /metrics
             metrics.count_watches_with(pools.watch_count)
@@ -216,6 +223,10 @@ def create_app(
             )
             tasks.spawn("build-queue", _maintain_builds_forever(services, effective.run_lease_seconds / 2))
             tasks.spawn("flow-runs", _drive_flow_runs_forever(services, effective.run_lease_seconds / 2))
+            tasks.spawn(
+                "trigger-schedule",
+                schedule_forever(services.trigger_schedule, effective.trigger_schedule_interval_seconds),
+            )
             log.info("Trellis is ready: GraphiQL at %s%s", effective.resolved_public_url, GRAPHQL_PATH)
             yield {"services": services}
 
@@ -224,6 +235,8 @@ def create_app(
         *metrics_route.routes(metrics, token=settings.metrics_token.get_secret_value()),
         *terminal.routes(),
         *step_outputs.routes(),
+        *data.routes(),
+        *hooks.routes(),
         *oauth.routes(),
         Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),
         WebSocketRoute(GRAPHQL_PATH, view),

@@ -12,6 +12,7 @@ from app.domain.api_tokens import ApiToken
 from app.domain.audit import AuditEntry, AuditFilter
 from app.domain.builds import Build, BuildFilter
 from app.domain.clusters import Cluster, ClusterCredentials, ClusterProbe
+from app.domain.data_collections import DataRecord, DataSchema
 from app.domain.events import Event
 from app.domain.files import WorkspaceFile
 from app.domain.flows.steps import StepInvocation, StepResult
@@ -25,6 +26,7 @@ from app.domain.manifests import RenderedBundle, RenderRequest
 from app.domain.paging import Page
 from app.domain.password_resets import PasswordReset
 from app.domain.people import OwnedWorkspace
+from app.domain.record_filters import RecordFilter
 from app.domain.registries import (
     Handshake,
     PullAuth,
@@ -33,10 +35,12 @@ from app.domain.registries import (
     RegistryAccess,
     RegistryCheck,
 )
-from app.domain.runs import NodeRunState, Run, StepLogLine, StepOutputRecord
+from app.domain.runs import NodeRunState, Run, StepLogLine, StepOutputRecord, TriggerKind
+from app.domain.triggers import Trigger
 from app.domain.users import Session, User, UserRole
 from app.domain.versions import Version, VersionDraft
 from app.domain.workflows import Workflow, WorkflowFilter
+from app.domain.workspace_secrets import WorkspaceSecret
 from app.domain.workspaces import MemberRole, Membership, Scope, Workspace
 
 if TYPE_CHECKING:  # app.compose is a whole package; the port only names its file-reading Protocol
@@ -620,6 +624,59 @@ class StepLogStore(Protocol):
         ...
 
 
+class TriggerStore(Protocol):
+    """Flow triggers, the webhook deliveries they took (unique per trigger: a sender's retry starts
+    nothing) and the schedule fire times they fired (unique per trigger: of several server processes,
+    exactly one fires a given time)."""
+
+    async def create_trigger(self, trigger: Trigger) -> None: ...
+
+    async def get_trigger(self, scope: Scope, trigger_id: str) -> Trigger | None: ...
+
+    async def find_trigger(self, trigger_id: str) -> Trigger | None:
+        """A trigger by id in any workspace (a webhook call carries no user: the caller checks it)."""
+        ...
+
+    async def list_triggers(self, scope: Scope, workflow_id: str) -> list[Trigger]:
+        """The workflow's triggers, oldest first."""
+        ...
+
+    async def update_trigger(self, trigger: Trigger) -> None:
+        """Replace the name, ``enabled``, config and cursor (``NotFound`` if gone)."""
+        ...
+
+    async def delete_trigger(self, scope: Scope, trigger_id: str) -> bool:
+        """Delete it with its deliveries and fire records; whether it existed."""
+        ...
+
+    async def enabled_triggers(self, kind: TriggerKind) -> list[Trigger]:
+        """Every enabled trigger of ``kind`` (all workspaces: for the server's scheduler)."""
+        ...
+
+    async def triggers_of_source(self, source_workflow_id: str) -> list[Trigger]:
+        """The enabled RUN_COMPLETED triggers watching ``source_workflow_id``."""
+        ...
+
+    async def claim_delivery(self, trigger_id: str, delivery_id: str, at: datetime) -> str | None:
+        """Record the delivery once: ``None`` when recorded now; else the run id it started (``""``
+        while its run is still being started)."""
+        ...
+
+    async def settle_delivery(self, trigger_id: str, delivery_id: str, run_id: str | None) -> None:
+        """Attach the run a delivery started, or forget the delivery (``None``) when none started."""
+        ...
+
+    async def claim_fire(self, trigger_id: str, fire_at: datetime, at: datetime) -> bool:
+        """Record that the trigger fires for ``fire_at``; ``False`` when another process already did."""
+        ...
+
+    async def set_trigger_cursor(self, trigger_id: str, cursor_at: datetime) -> None:
+        """Move a schedule's cursor forward (never back)."""
+        ...
+
+    async def mark_trigger_fired(self, trigger_id: str, at: datetime, run_id: str) -> None: ...
+
+
 # --- Live state in the store ------------------------------------------------------------------------
 
 
@@ -784,6 +841,38 @@ class WorkspaceSecretReader(Protocol):
         ...
 
 
+class WorkspaceSecretStore(Protocol):
+    """Workspace secrets: their names and descriptions, scoped like every tenant record, and their values'
+    ciphertexts, read only to run a step (unscoped: the run's workspace is known to be the caller's)."""
+
+    async def put_workspace_secret(self, secret: WorkspaceSecret, ciphertext: str) -> WorkspaceSecret:
+        """Insert the secret, or, when its workspace already has one of that name, replace its
+        description, ciphertext and ``updated_*`` (``created_*`` kept), in one atomic write. Returns the
+        secret as stored. ``NotFound`` for an unknown workspace."""
+        ...
+
+    async def list_workspace_secrets(self, scope: Scope, workspace_id: str) -> list[WorkspaceSecret]:
+        """The workspace's secrets by name (none for a workspace outside ``scope``)."""
+        ...
+
+    async def get_workspace_secret(
+        self, scope: Scope, workspace_id: str, name: str
+    ) -> WorkspaceSecret | None: ...
+
+    async def delete_workspace_secret(self, scope: Scope, workspace_id: str, name: str) -> None:
+        """``NotFound`` when there is no such secret in scope."""
+        ...
+
+    async def workspace_secret_ciphertexts(self, workspace_id: str, names: Sequence[str]) -> dict[str, str]:
+        """Name → ciphertext of those of ``names`` the workspace has (missing names are left out)."""
+        ...
+
+    async def reencrypt_workspace_secrets(self, transform: Callable[[str], str]) -> int:
+        """Rewrite every workspace secret's ciphertext through ``transform`` in one atomic write (all or
+        nothing); returns how many."""
+        ...
+
+
 class StepTokenIssuer(Protocol):
     def issue(
         self, *, workspace_id: str, run_id: str, node_id: str, attempt: int, expires_at: datetime
@@ -813,6 +902,59 @@ class FileStore(Protocol):
 
     async def delete_file(self, scope: Scope, file_id: str) -> None:
         """``NotFound`` outside scope."""
+        ...
+
+
+class DataCollectionStore(Protocol):
+    """Collections of JSON records of a workspace and their versioned schemas. Every read and write of a
+    schema or record is limited to ``scope`` (outside it: None or ``NotFound``)."""
+
+    async def create_data_schema(self, schema: DataSchema) -> None:
+        """Insert a schema at version 1 (with its first history entry). ``Conflict`` when the workspace has
+        a collection of that name; ``NotFound`` for an unknown workspace."""
+        ...
+
+    async def get_data_schema(self, scope: Scope, schema_id: str) -> DataSchema | None: ...
+
+    async def find_data_schema(
+        self, scope: Scope, workspace_id: str, collection: str
+    ) -> DataSchema | None: ...
+
+    async def list_data_schemas(self, scope: Scope, workspace_id: str) -> list[DataSchema]:
+        """The workspace's schemas by collection name."""
+        ...
+
+    async def update_data_schema(self, scope: Scope, schema: DataSchema) -> None:
+        """Store ``schema`` (its ``version`` one above the stored one) and append its history entry, in
+        one atomic write; ``Conflict`` (with ``currentVersion``) when the stored version is not
+        ``schema.version - 1``; ``NotFound`` outside scope."""
+        ...
+
+    async def insert_record(self, record: DataRecord) -> None: ...
+
+    async def get_record(self, scope: Scope, record_id: str) -> DataRecord | None: ...
+
+    async def update_record(self, scope: Scope, record: DataRecord) -> None:
+        """Replace the record's data (``record.revision`` one above the stored one); ``Conflict`` (with
+        ``currentRevision``) when the stored revision is not ``record.revision - 1``; ``NotFound`` outside
+        scope."""
+        ...
+
+    async def delete_record(self, scope: Scope, record_id: str) -> None:
+        """``NotFound`` outside scope."""
+        ...
+
+    async def list_records(
+        self,
+        scope: Scope,
+        workspace_id: str,
+        collection: str,
+        where: RecordFilter | None,
+        first: int,
+        after: str | None,
+    ) -> Page[DataRecord]:
+        """The collection's records matching ``where`` (see :mod:`app.domain.record_filters`), by id,
+        after the record id ``after``."""
         ...
 
 
@@ -952,12 +1094,15 @@ class Store(
     FlowRunStore,
     StepOutputStore,
     StepLogStore,
+    TriggerStore,
     LiveStateStore,
     GitCredentialStore,
     ImportStore,
     RegistryStore,
     BuildStore,
     FileStore,
+    WorkspaceSecretStore,
+    DataCollectionStore,
     BackupStore,
     Protocol,
 ):

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # Workspace files (scripts shared by flow steps): the largest content accepted, in UTF-8 bytes.
     files_max_bytes: int = Field(262_144, gt=0, le=1_048_576)
 
+    # Data collections: the largest record (and schema) accepted, in bytes of compact JSON.
+    data_record_max_bytes: int = Field(65_536, gt=0, le=1_048_576)
+
     # Flow runs: steps of one run running at once; the largest step output (JSON bytes); the largest HTTP
     # response body an HttpRequest step reads.
     flow_step_concurrency: int = Field(4, gt=0, le=256)
@@ -168,6 +171,14 @@ class Settings(BaseSettings):
     flow_job_poll_seconds: float = Field(2.0, gt=0)  # how often a step's Job and pod are read
     flow_job_ttl_seconds: int = Field(600, ge=0)  # a backstop: Trellis deletes each attempt's Job itself
     flow_scratch_size: str = "256Mi"  # the writable /tmp of a step's pod
+    # Flow triggers: how often schedules are checked; how late a fire time may still run (older ones are
+    # missed: SKIP passes them over, RUN_ONCE runs once for them); webhook calls: Stripe timestamp
+    # tolerance, body limit, calls per trigger per minute (per server process).
+    trigger_schedule_interval_seconds: float = Field(5.0, gt=0)
+    trigger_schedule_grace_seconds: float = Field(60.0, gt=0)
+    webhook_timestamp_tolerance_seconds: int = Field(300, gt=0)
+    webhook_max_body_bytes: int = Field(262_144, gt=0, le=16_777_216)
+    webhook_rate_per_minute: int = Field(60, gt=0)
 
     log_level: str = "INFO"
     log_format: LogFormat | None = None  # default: text in development, JSON lines in production

@@ -22,6 +22,7 @@ from schema.audit.operations import AuditQuery
 from schema.auth.operations import AuthMutation, AuthQuery
 from schema.builds.operations import BuildMutation, BuildQuery, BuildSubscription
 from schema.clusters.operations import ClusterMutation, ClusterQuery
+from schema.data.operations import DataMutation, DataQuery
 from schema.documents import DocumentCache
 from schema.errors import ErrorCode, apply_code
 from schema.files.operations import FileMutation, FileQuery
@@ -36,6 +37,8 @@ from schema.manifests.operations import ManifestQuery
 from schema.people.operations import PeopleMutation, PeopleQuery
 from schema.registries.operations import RegistryMutation, RegistryQuery
 from schema.runs.operations import RunMutation, RunQuery, RunSubscription
+from schema.secrets.operations import SecretMutation, SecretQuery
+from schema.triggers.operations import TriggerMutation, TriggerQuery
 from schema.versions.operations import VersionMutation, VersionQuery
 from schema.workflows.operations import WorkflowMutation, WorkflowQuery
 from schema.workspaces.invitations import InvitationMutation, InvitationQuery
@@ -52,6 +55,8 @@ class Query(
     PeopleQuery,
     WorkflowQuery,
     FileQuery,
+    DataQuery,
+    SecretQuery,
     VersionQuery,
     KindQuery,
     ClusterQuery,
@@ -59,6 +64,7 @@ class Query(
     GitQuery,
     GitImportQuery,
     RunQuery,
+    TriggerQuery,
     ManifestQuery,
     DiagnosisQuery,
     ImportQuery,
@@ -78,12 +84,15 @@ class Mutation(
     PeopleMutation,
     WorkflowMutation,
     FileMutation,
+    DataMutation,
+    SecretMutation,
     VersionMutation,
     ClusterMutation,
     RegistryMutation,
     GitMutation,
     GitImportMutation,
     RunMutation,
+    TriggerMutation,
     TerminalMutation,
     DiagnosisMutation,
     ImportMutation,

@@ -22,7 +22,13 @@ class RunStatus(StrEnum):
 
 
 class TriggerKind(StrEnum):
+    """What started a run: a person (MANUAL), a webhook call, a schedule, or another workflow's run
+    ending (RUN_COMPLETED)."""
+
     MANUAL = "MANUAL"
+    WEBHOOK = "WEBHOOK"
+    SCHEDULE = "SCHEDULE"
+    RUN_COMPLETED = "RUN_COMPLETED"
 
 
 class RunKind(StrEnum):
@@ -145,6 +151,7 @@ class Run:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     kind: RunKind = RunKind.DEPLOY
     trigger_data: Any = None  # FLOW runs: the JSON object the Start step outputs (None: none given)
+    trigger_id: str | None = None  # the trigger that started it (None: started by a person)
 
     @property
     def duration_ms(self) -> int | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,6 +46,7 @@ from app.domain.flows.function_jobs import (
     job_manifest,
     owned_secret_patch,
     read_attempt,
+    reserved_env,
     secret_manifest,
     step_resources,
 )
@@ -58,6 +60,7 @@ from app.domain.flows.steps import (
 )
 from app.flows.function_code import PreparedFunction, prepare
 from app.flows.runtimes import (
+    DATA_URL_ENV,
     ENTRYPOINT_ENV,
     INLINE_MAX_IN_POD,
     OUTPUT_MAX_ENV,
@@ -70,7 +73,16 @@ from app.flows.runtimes import (
     failed_result,
     read_envelope,
 )
-from app.ports import Clock, FileStore, LiveClusterSession, Manifest, StepOutputStore, StepTokenIssuer
+from app.flows.step_secrets import listed_secrets, masked, masked_result, masking_logs, reveal
+from app.ports import (
+    Clock,
+    FileStore,
+    LiveClusterSession,
+    Manifest,
+    StepOutputStore,
+    StepTokenIssuer,
+    WorkspaceSecretReader,
+)
 
 __all__ = ["ClusterSessions", "FunctionJobSettings", "KubernetesFunctionExecutor"]
 
@@ -133,7 +145,9 @@ class KubernetesFunctionExecutor:
         tokens: StepTokenIssuer,
         clock: Clock,
         settings: FunctionJobSettings,
+        secrets: WorkspaceSecretReader | None = None,
     ) -> None:
+        self._secrets = secrets
         self._sessions = sessions
         self._files = files
         self._outputs = outputs
@@ -158,6 +172,15 @@ class KubernetesFunctionExecutor:
             )
         if not invocation.namespace:
             return StepResult.failed(REFUSED, "start", "the flow has no namespace for its steps' pods")
+        names = listed_secrets(invocation)
+        clash = sorted(set(names) & reserved_env(self._program(prepared)))
+        if clash:
+            return StepResult.failed(
+                REFUSED, "start", f"the secret {clash[0]} has the name of a variable the runner sets"
+            )
+        values = await reveal(self._secrets, invocation, names)
+        if isinstance(values, StepResult):
+            return values
         attempt = Attempt(
             run_id=invocation.run_id,
             node_id=invocation.step.id,
@@ -168,7 +191,11 @@ class KubernetesFunctionExecutor:
         )
         try:
             async with self._sessions.open(invocation.workspace_id, invocation.cluster_id) as session:
-                return await self._attempt(session, invocation, attempt, prepared)
+                with masking_logs(values.values()):
+                    result = await self._attempt(
+                        session, masked(invocation, values), attempt, prepared, values
+                    )
+                return masked_result(result, values)
         except errors.Unavailable as exc:
             return StepResult.failed(ERROR, "start", f"the flow's cluster cannot be reached: {exc.message}")
         except (errors.NotFound, errors.Invalid, errors.Forbidden) as exc:
@@ -182,11 +209,13 @@ class KubernetesFunctionExecutor:
         invocation: StepInvocation,
         attempt: Attempt,
         prepared: PreparedFunction,
+        values: Mapping[str, str],
     ) -> StepResult:
         """Start the attempt (or find it started), follow it to its end, then delete what it left. When
-        cancelled, the Job and Secret are deleted only if the run was cancelled."""
+        cancelled, the Job and Secret are deleted only if the run was cancelled. ``values``: the workspace
+        secrets the step reads (into the attempt's Secret)."""
         try:
-            result = await self._start_and_follow(session, invocation, attempt, prepared)
+            result = await self._start_and_follow(session, invocation, attempt, prepared, values)
         except asyncio.CancelledError:
             if invocation.run_cancelled():
                 await asyncio.shield(self._remove(session, attempt))
@@ -203,11 +232,12 @@ class KubernetesFunctionExecutor:
         invocation: StepInvocation,
         attempt: Attempt,
         prepared: PreparedFunction,
+        values: Mapping[str, str],
     ) -> StepResult:
         try:
             job = await session.get("batch/v1", "Job", attempt.name, attempt.namespace)
             if job is None:
-                await self._create(session, invocation, attempt, prepared)
+                await self._create(session, invocation, attempt, prepared, values)
             else:
                 await invocation.log(REATTACHED)
         except errors.Unavailable as exc:
@@ -216,7 +246,7 @@ class KubernetesFunctionExecutor:
             return StepResult.failed(ERROR, "start", f"the step's Job could not be created: {exc.message}")
         return await self._follow(session, invocation, attempt)
 
-    def _program(self, prepared: PreparedFunction) -> StepProgram:
+    def _program(self, prepared: PreparedFunction, values: Mapping[str, str] | None = None) -> StepProgram:
         env = {
             STEP_DIR_ENV: STEP_DIR,
             ENTRYPOINT_ENV: prepared.entrypoint,
@@ -226,6 +256,8 @@ class KubernetesFunctionExecutor:
         }
         if self._settings.output_url:
             env[OUTPUT_URL_ENV] = self._settings.output_url
+        if self._settings.data_url:
+            env[DATA_URL_ENV] = self._settings.data_url
         runtime = prepared.runtime
         return StepProgram(
             runtime=runtime.name,
@@ -234,6 +266,7 @@ class KubernetesFunctionExecutor:
             files=prepared.step_files(),
             env=env,
             token_env=STEP_TOKEN_ENV,
+            secret_env=dict(values or {}),
         )
 
     async def _create(
@@ -242,6 +275,7 @@ class KubernetesFunctionExecutor:
         invocation: StepInvocation,
         attempt: Attempt,
         prepared: PreparedFunction,
+        values: Mapping[str, str],
     ) -> None:
         namespace = attempt.namespace
         if await session.get("v1", "Namespace", namespace, None) is None:
@@ -257,7 +291,7 @@ class KubernetesFunctionExecutor:
             attempt=attempt.attempt,
             expires_at=deadline + timedelta(seconds=TIMEOUT_GRACE_SECONDS),
         )
-        program = self._program(prepared)
+        program = self._program(prepared, values)
         manifest = job_manifest(
             attempt, program, self._settings, resources=step_resources(invocation.step.data)
         )

@@ -5,9 +5,10 @@ and the filesystem; every attempt logs so.
 Each attempt gets a temporary directory (removed afterwards, whatever happens) holding ``input.json``, the
 source and the runner; the runtime's interpreter runs the runner there in a new process group, with a
 minimal environment (the runner contract's variables, ``PATH``, ``LANG``, ``HOME``/``TMPDIR`` = that
-directory). Its stdout and stderr, merged in the order written, are the step's log; the envelope is read
-from a file in the directory. The step's timeout (also enforced here) and a cancelled call kill the whole
-process group: SIGTERM, then SIGKILL after a short grace.
+directory, and the workspace secrets the step lists in ``secrets``, as variables of their names). Its
+stdout and stderr, merged in the order written, are the step's log (revealed secret values masked); the
+envelope is read from a file in the directory. The step's timeout (also enforced here) and a cancelled call
+kill the whole process group: SIGTERM, then SIGKILL after a short grace.
 """
 
 from __future__ import annotations
@@ -19,12 +20,21 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.domain.flows.steps import ERROR, REFUSED, TIMEOUT, StepInvocation, StepResult
+from app.domain.flows.steps import (
+    ERROR,
+    REFUSED,
+    TIMEOUT,
+    TIMEOUT_GRACE_SECONDS,
+    StepInvocation,
+    StepResult,
+)
 from app.flows import runtimes
 from app.flows.function_code import PreparedFunction, prepare
-from app.ports import FileStore
+from app.flows.step_secrets import listed_secrets, masked, masked_result, masking_logs, reveal
+from app.ports import FileStore, StepTokenIssuer, WorkspaceSecretReader
 
 NOT_ISOLATED = (
     "local executor: this step runs as a subprocess of the Trellis server, NOT isolated "
@@ -42,7 +52,7 @@ class LocalFunctionExecutor:
 
     ``interpreters`` maps a runtime's name to the command that runs its runner (default: the runtime's
     ``python3``, ``node``, ``bash``, found on ``PATH``); ``term_grace_seconds`` is how long a killed
-    attempt gets between SIGTERM and SIGKILL.
+    attempt gets between SIGTERM and SIGKILL; ``secrets`` reveals the workspace secrets a step lists.
     """
 
     def __init__(
@@ -52,7 +62,13 @@ class LocalFunctionExecutor:
         max_output_bytes: int,
         interpreters: Mapping[str, str] | None = None,
         term_grace_seconds: float = 1.0,
+        secrets: WorkspaceSecretReader | None = None,
+        tokens: StepTokenIssuer | None = None,
+        data_url: str = "",
     ) -> None:
+        self._secrets = secrets
+        self._tokens = tokens  # with ``data_url``: the step reaches its workspace's data collections
+        self._data_url = data_url
         self._files = files
         self._max_output = max_output_bytes
         self._interpreters = dict(interpreters or {})
@@ -71,12 +87,44 @@ class LocalFunctionExecutor:
                 "start",
                 f"the {runtime.name} runtime needs {command!r}, which is not installed on this server",
             )
+        names = listed_secrets(invocation)
+        clash = sorted(set(names) & set(self._environment(prepared, Path())))
+        if clash:
+            return StepResult.failed(
+                REFUSED, "start", f"the secret {clash[0]} has the name of a variable the runner sets"
+            )
+        values = await reveal(self._secrets, invocation, names)
+        if isinstance(values, StepResult):
+            return values
         await invocation.log(NOT_ISOLATED, "WARNING")
-        with tempfile.TemporaryDirectory(prefix="trellis-step-", ignore_cleanup_errors=True) as tmp:
-            return await self._attempt(invocation, prepared, interpreter, Path(tmp))
+        with (
+            masking_logs(values.values()),
+            tempfile.TemporaryDirectory(prefix="trellis-step-", ignore_cleanup_errors=True) as tmp,
+        ):
+            access = {**values, **self._data_access(invocation)}
+            result = await self._attempt(masked(invocation, values), prepared, interpreter, Path(tmp), access)
+        return masked_result(result, values)
 
-    def _environment(self, prepared: PreparedFunction, step_dir: Path) -> dict[str, str]:
+    def _data_access(self, invocation: StepInvocation) -> dict[str, str]:
+        """``TRELLIS_DATA_URL`` and the attempt's step token, when data collections are reachable."""
+        if self._tokens is None or not self._data_url:
+            return {}
+        started = invocation.started_at or datetime.now(UTC)
+        token = self._tokens.issue(
+            workspace_id=invocation.workspace_id,
+            run_id=invocation.run_id,
+            node_id=invocation.step.id,
+            attempt=invocation.attempt,
+            expires_at=started
+            + timedelta(seconds=(invocation.timeout_seconds or 300) + TIMEOUT_GRACE_SECONDS),
+        )
+        return {runtimes.DATA_URL_ENV: self._data_url, runtimes.STEP_TOKEN_ENV: token}
+
+    def _environment(
+        self, prepared: PreparedFunction, step_dir: Path, secrets: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         return {
+            **(secrets or {}),
             "PATH": os.environ.get("PATH", os.defpath),
             "LANG": os.environ.get("LANG") or "C.UTF-8",
             "HOME": str(step_dir),
@@ -95,7 +143,12 @@ class LocalFunctionExecutor:
         return self._max_output + ENVELOPE_ROOM
 
     async def _attempt(
-        self, invocation: StepInvocation, prepared: PreparedFunction, interpreter: str, step_dir: Path
+        self,
+        invocation: StepInvocation,
+        prepared: PreparedFunction,
+        interpreter: str,
+        step_dir: Path,
+        secrets: Mapping[str, str],
     ) -> StepResult:
         for name, content in prepared.step_files().items():
             (step_dir / name).write_bytes(content)
@@ -107,7 +160,7 @@ class LocalFunctionExecutor:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 cwd=step_dir,
-                env=self._environment(prepared, step_dir),
+                env=self._environment(prepared, step_dir, secrets),
                 start_new_session=True,  # its own process group, killed whole
             )
         except OSError as exc:

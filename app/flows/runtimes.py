@@ -38,6 +38,7 @@ ENTRYPOINT_ENV = "TRELLIS_ENTRYPOINT"  # python/node: the function to call (defa
 RESULT_PATH_ENV = "TRELLIS_RESULT_PATH"  # where the envelope is written
 RESULT_INLINE_MAX_ENV = "TRELLIS_RESULT_INLINE_MAX"  # the largest envelope written there, in bytes
 OUTPUT_MAX_ENV = "TRELLIS_OUTPUT_MAX"  # the largest output accepted at all, in bytes of JSON
+DATA_URL_ENV = "TRELLIS_DATA_URL"  # the data collections of the step's workspace (/v1/data), same token
 OUTPUT_URL_ENV = "TRELLIS_OUTPUT_URL"  # where a larger output is POSTed (absent: it is an error)
 STEP_TOKEN_ENV = "TRELLIS_STEP_TOKEN"  # the bearer token of that POST
 

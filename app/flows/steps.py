@@ -1,4 +1,6 @@
-"""In-process step executors: pass-through (Start, End, Merge), Condition, HttpRequest."""
+"""In-process step executors: pass-through (Start, End, Merge), Condition, HttpRequest (whose
+``{{ secrets.NAME }}`` parts are workspace secrets, revealed only to send the request and masked in what
+the step logs and returns)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ from jmespath.exceptions import JMESPathError
 from app import errors
 from app.domain.flows.expressions import template_parts
 from app.domain.flows.steps import ERROR, REFUSED, TIMEOUT, StepInvocation, StepResult
+from app.domain.workspace_secrets import SCOPE_NAME, http_request_texts, names_in_text
+from app.flows.step_secrets import masked, masked_result, masking_logs, reveal
 from app.net.egress import EgressGuard, EgressRefused, ResolvedTarget
 from app.net.pinned_http import PinnedTransport
-from app.ports import StepExecutor
+from app.ports import StepExecutor, WorkspaceSecretReader
 
 _TEMPLATE_PART = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 HTTP_SCHEMES = ("http", "https")
@@ -78,18 +82,32 @@ def expected(status: int, accepted: Any) -> bool:
 class HttpRequestExecutor:
     """Sends the step's request through the egress guard (connecting only to the addresses it checked),
     reads at most ``max_response_bytes`` of the body; output ``{status, headers, body}`` (body parsed when
-    it is JSON)."""
+    it is JSON). ``secrets`` reveals the workspace secrets its templates read."""
 
-    def __init__(self, guard: EgressGuard, *, max_response_bytes: int) -> None:
+    def __init__(
+        self, guard: EgressGuard, *, max_response_bytes: int, secrets: WorkspaceSecretReader | None = None
+    ) -> None:
         self._guard = guard
         self._max = max_response_bytes
+        self._secrets = secrets
 
     async def _check(self, url: str) -> ResolvedTarget:
         return await self._guard.check_url(url, schemes=HTTP_SCHEMES, field="urlTemplate")
 
     async def execute(self, invocation: StepInvocation) -> StepResult:
         data = invocation.step.data
-        scope = invocation.scope
+        names = tuple(dict.fromkeys(n for text in http_request_texts(data) for n in names_in_text(text)))
+        values = await reveal(self._secrets, invocation, names)
+        if isinstance(values, StepResult):
+            return values
+        scope = {**invocation.scope, SCOPE_NAME: values} if values else invocation.scope
+        with masking_logs(values.values()):
+            result = await self._send(masked(invocation, values), scope)
+        return masked_result(result, values)
+
+    async def _send(self, invocation: StepInvocation, scope: Mapping[str, Any]) -> StepResult:
+        """Render the request over ``scope`` (secrets included), send it, read the answer."""
+        data = invocation.step.data
         try:
             url = render(str(data.get("urlTemplate") or ""), scope)
             raw_headers = data.get("headers") or {}
@@ -152,7 +170,9 @@ def _body(raw: bytes, content_type: str) -> Any:
     return text
 
 
-def in_process_executors(guard: EgressGuard, *, max_response_bytes: int) -> dict[str, StepExecutor]:
+def in_process_executors(
+    guard: EgressGuard, *, max_response_bytes: int, secrets: WorkspaceSecretReader | None = None
+) -> dict[str, StepExecutor]:
     """The executors of every step kind that runs inside Trellis, by kind."""
     passing = PassThrough()
     return {
@@ -160,5 +180,5 @@ def in_process_executors(guard: EgressGuard, *, max_response_bytes: int) -> dict
         "End": passing,
         "Merge": passing,
         "Condition": ConditionExecutor(),
-        "HttpRequest": HttpRequestExecutor(guard, max_response_bytes=max_response_bytes),
+        "HttpRequest": HttpRequestExecutor(guard, max_response_bytes=max_response_bytes, secrets=secrets),
     }

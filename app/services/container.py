@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,7 +13,9 @@ from app.auth.passwords import PasswordHasher
 from app.auth.step_tokens import StepTokenCodec
 from app.auth.tokens import TokenCodec
 from app.domain.build_jobs import BuildJobSettings, BuildResources
-from app.domain.flows.steps import STEP_OUTPUT_PATH
+from app.domain.flows.steps import DATA_PATH, STEP_OUTPUT_PATH
+from app.domain.runs import Run
+from app.domain.triggers import HOOK_PATH
 from app.flows.function_job import FunctionJobSettings, KubernetesFunctionExecutor
 from app.flows.local_function import LocalFunctionExecutor
 from app.flows.steps import in_process_executors
@@ -28,12 +30,14 @@ from app.ports import (
     Renderer,
     StepExecutor,
     Store,
+    WorkspaceSecretReader,
 )
 from app.services.api_tokens import ApiTokenService
 from app.services.auditing import Auditor, AuditTrail
 from app.services.build_executor import BuildExecutor, BuildRunSettings
 from app.services.builds import BuildQueueSettings, BuildService
 from app.services.clusters import ClusterService
+from app.services.data_collections import DataService
 from app.services.diagnosing import DiagnosisService
 from app.services.files import FileService
 from app.services.flow_clusters import FlowClusterSessions
@@ -64,10 +68,16 @@ from app.services.streams import StreamService
 from app.services.tasks import TaskSupervisor
 from app.services.teardown import Teardown
 from app.services.terminals import TerminalService
+from app.services.trigger_schedule import TriggerSchedule
+from app.services.triggers import TriggerService, TriggerSettings
 from app.services.versions import VersionService
 from app.services.workflows import WorkflowService
+from app.services.workspace_secrets import WorkspaceSecretService
 from app.services.workspaces import WorkspaceService
 from app.settings import Settings
+
+StepExecutorFactory = Callable[[EgressGuard, WorkspaceSecretReader], StepExecutor]
+"""Builds a flow step executor around the server's egress guard and workspace secrets reader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +119,12 @@ class Services:
     invitations: InvitationService
     passwords: PasswordService
     files: FileService
+    data: DataService
+    workspace_secrets: WorkspaceSecretService
     step_outputs: StepOutputService
     flow_runs: FlowRunService
+    triggers: TriggerService
+    trigger_schedule: TriggerSchedule
 
 
 def build_services(
@@ -126,9 +140,12 @@ def build_services(
     cloner: GitCloner,
     registry_client: Callable[[EgressGuard], RegistryClient],
     deliveries: Deliveries | None = None,
+    step_executors: Mapping[str, StepExecutorFactory] | None = None,
 ) -> Services:
     """Every service of one server process; ``owner`` names this process in the runs it executes;
-    ``registry_client`` builds the registry adapter around the egress guard made here."""
+    ``registry_client`` builds the registry adapter around the egress guard made here;
+    ``step_executors`` build the flow step executors the composition root adds (by kind: the AiAgent's,
+    whose Jinja2 sandbox services may not import) around the egress guard and the secrets reader."""
     auditor = Auditor(log=store, clock=clock)
     keyring = Keyring.from_setting(settings.encryption_keys.get_secret_value())
     egress = EgressGuard(
@@ -153,7 +170,35 @@ def build_services(
     )
     secret_values = SecretValueService(store=store, keyring=keyring, clock=clock, auditor=auditor)
     step_tokens = StepTokenCodec(secret=settings.jwt_secret.get_secret_value(), now=clock.now)
-    flow_runs = _flow_runs(settings, store, clock, bus, tasks, owner, egress, keyring, gateway, step_tokens)
+    workspace_secrets = WorkspaceSecretService(store=store, keyring=keyring, clock=clock, auditor=auditor)
+    flow_runs = _flow_runs(
+        settings,
+        store,
+        clock,
+        bus,
+        tasks,
+        owner,
+        egress,
+        keyring,
+        gateway,
+        step_tokens,
+        workspace_secrets,
+        step_executors=step_executors,
+    )
+    triggers = TriggerService(
+        store=store,
+        flow_runs=flow_runs,
+        keyring=keyring,
+        clock=clock,
+        auditor=auditor,
+        settings=TriggerSettings(
+            tolerance=timedelta(seconds=settings.webhook_timestamp_tolerance_seconds),
+            max_body_bytes=settings.webhook_max_body_bytes,
+            rate_per_minute=settings.webhook_rate_per_minute,
+            hook_url=settings.resolved_public_url.rstrip("/") + HOOK_PATH,
+        ),
+    )
+    flow_runs.when_finished(triggers.run_finished)
     live = LiveStatusService(
         store=store,
         bus=bus,
@@ -173,7 +218,7 @@ def build_services(
         bus=bus,
         waiter=live,
         dependency_timeout_seconds=settings.run_dependency_timeout_seconds,
-        on_finished=live.follow,
+        on_finished=_after_deploy(live, triggers),
     )
     paging = PageRules(default_size=settings.page_size_default, max_size=settings.page_size_max)
     builds = BuildService(
@@ -319,7 +364,23 @@ def build_services(
         workspaces=WorkspaceService(store=store, clock=clock, auditor=auditor, principals=identity.cache),
         workflows=workflows,
         files=FileService(store=store, clock=clock, auditor=auditor, max_bytes=settings.files_max_bytes),
+        data=DataService(
+            store=store,
+            clock=clock,
+            auditor=auditor,
+            tokens=step_tokens,
+            paging=paging,
+            max_record_bytes=settings.data_record_max_bytes,
+        ),
+        workspace_secrets=workspace_secrets,
         flow_runs=flow_runs,
+        triggers=triggers,
+        trigger_schedule=TriggerSchedule(
+            store=store,
+            triggers=triggers,
+            clock=clock,
+            grace=timedelta(seconds=settings.trigger_schedule_grace_seconds),
+        ),
         step_outputs=StepOutputService(
             store=store,
             tokens=step_tokens,
@@ -421,6 +482,18 @@ def build_services(
     )
 
 
+def _after_deploy(live: LiveStatusService, triggers: TriggerService) -> Callable[[Run], Awaitable[None]]:
+    """After a deploy run: follow what it deployed, then fire the RUN_COMPLETED triggers watching it."""
+
+    async def finished(run: Run) -> None:
+        try:
+            await live.follow(run)
+        finally:
+            await triggers.run_finished(run)
+
+    return finished
+
+
 def _flow_runs(
     settings: Settings,
     store: Store,
@@ -432,14 +505,26 @@ def _flow_runs(
     keyring: Keyring,
     gateway: ClusterGateway,
     step_tokens: StepTokenCodec,
+    secrets: WorkspaceSecretReader,
+    *,
+    step_executors: Mapping[str, StepExecutorFactory] | None = None,
 ) -> FlowRunService:
     """The flow engine with its executors (Function steps in the flow's cluster, or locally when
     ``TRELLIS_FLOW_EXECUTOR=local``) and the service driving flow runs."""
     executors: dict[str, StepExecutor] = dict(
-        in_process_executors(egress, max_response_bytes=settings.flow_http_response_max_bytes)
+        in_process_executors(
+            egress, max_response_bytes=settings.flow_http_response_max_bytes, secrets=secrets
+        )
     )
+    executors.update({kind: build(egress, secrets) for kind, build in (step_executors or {}).items()})
     if settings.flow_executor == "local":
-        executors["Function"] = LocalFunctionExecutor(store, max_output_bytes=settings.flow_output_max_bytes)
+        executors["Function"] = LocalFunctionExecutor(
+            store,
+            max_output_bytes=settings.flow_output_max_bytes,
+            secrets=secrets,
+            tokens=step_tokens,
+            data_url=settings.resolved_public_url + DATA_PATH,
+        )
         cluster_kinds: frozenset[str] = frozenset()
     else:
         executors["Function"] = KubernetesFunctionExecutor(
@@ -453,6 +538,7 @@ def _flow_runs(
             outputs=store,
             tokens=step_tokens,
             clock=clock,
+            secrets=secrets,
             settings=FunctionJobSettings(
                 images={
                     "python": settings.flow_image_python,
@@ -460,6 +546,7 @@ def _flow_runs(
                     "bash": settings.flow_image_bash,
                 },
                 output_url=settings.resolved_public_url + STEP_OUTPUT_PATH,
+                data_url=settings.resolved_public_url + DATA_PATH,
                 poll_seconds=settings.flow_job_poll_seconds,
                 ttl_seconds_after_finished=settings.flow_job_ttl_seconds,
                 scratch_size=settings.flow_scratch_size,

@@ -32,6 +32,7 @@ from app.domain.runs import (
     StepLogLine,
     TriggerKind,
 )
+from app.domain.triggers import Trigger
 from app.domain.versions import VersionDraft
 from app.domain.workflows import Canvas, Workflow, WorkflowType
 from app.domain.workspaces import Scope
@@ -109,10 +110,16 @@ class FlowRunService:
         self._clock = clock
         self._owner = owner
         self._settings = settings
+        self._finished: list[Callable[[Run], Awaitable[None]]] = []
 
     @property
     def engine(self) -> FlowEngine:
         return self._engine
+
+    def when_finished(self, listener: Callable[[Run], Awaitable[None]]) -> None:
+        """Call ``listener`` with every flow run this process drove to its end (e.g. RUN_COMPLETED
+        triggers); its failure is logged, never the run's."""
+        self._finished.append(listener)
 
     # --- Starting, resuming, releasing ---------------------------------------------------------------
 
@@ -129,6 +136,31 @@ class FlowRunService:
         if not workflow.canvas.nodes:
             raise errors.Invalid.field("id", "the flow has no steps to run")
         self._check_runnable(workflow)
+        return await self._record(
+            workflow, principal.scope, principal.user_id, TriggerKind.MANUAL, None, trigger_data
+        )
+
+    async def start_triggered(self, workflow: Workflow, trigger: Trigger, data: Mapping[str, Any]) -> Run:
+        """Start a run of ``workflow`` for ``trigger`` (no user: ``started_by`` is ``trigger:<id>``) with
+        ``data`` as the Start step's output; the same checks as :meth:`start`."""
+        strict = check_for(WorkflowType.FLOW, workflow.canvas, strict=True)
+        if strict.errors:
+            raise invalid_canvas(strict.errors)
+        if not workflow.canvas.nodes:
+            raise errors.Invalid.field("id", "the flow has no steps to run")
+        self._check_runnable(workflow)
+        scope = Scope.of([workflow.workspace_id])
+        return await self._record(workflow, scope, trigger.actor, trigger.kind, trigger.id, data)
+
+    async def _record(
+        self,
+        workflow: Workflow,
+        scope: Scope,
+        started_by: str,
+        kind: TriggerKind,
+        trigger_id: str | None,
+        trigger_data: Mapping[str, Any] | None,
+    ) -> Run:
         now = self._clock.now()
         run = Run(
             id=new_id(),
@@ -137,23 +169,24 @@ class FlowRunService:
             cluster_id=workflow.cluster_id or "",
             version=0,
             status=RunStatus.RUNNING,
-            triggered_by=TriggerKind.MANUAL,
-            started_by=principal.user_id,
+            triggered_by=kind,
+            started_by=started_by,
             started_at=now,
             owner=self._owner,
             heartbeat_at=now,
             node_states=tuple(NodeRunState(n.id, NodeRunStatus.PENDING) for n in workflow.canvas.nodes),
             kind=RunKind.FLOW,
             trigger_data=dict(trigger_data) if trigger_data is not None else {},
+            trigger_id=trigger_id,
         )
         draft = VersionDraft(
             canvas=workflow.canvas,
             tag=None,
             description=f"Snapshot for run at {now.isoformat()}",
-            created_by=principal.user_id,
+            created_by=started_by,
             created_at=now,
         )
-        _, run = await self._store.start_run(principal.scope, draft, run)
+        _, run = await self._store.start_run(scope, draft, run)
         self._drive(run, workflow.canvas, workflow.namespace)
         return run
 
@@ -174,7 +207,14 @@ class FlowRunService:
         self._tasks.spawn(f"flow-run-{run.id}", self._execute(run, canvas, namespace))
 
     async def _execute(self, run: Run, canvas: Canvas, namespace: str) -> None:
-        await self._engine.execute(run, canvas, namespace=namespace)
+        ended = await self._engine.execute(run, canvas, namespace=namespace)
+        if not ended.status.finished:
+            return  # another process drives it now (and tells its listeners)
+        for listener in self._finished:
+            try:
+                await listener(ended)
+            except Exception:
+                log.exception("after flow run %s: a listener failed", ended.id)
 
     async def resume(self) -> list[Run]:
         """Claim the flow runs no live server drives (released, or a stale heartbeat) and drive them on

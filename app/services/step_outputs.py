@@ -24,6 +24,35 @@ class StepOutputServiceStore(RunStore, StepOutputStore, Protocol):
     pass
 
 
+def bearer_claims(tokens: StepTokenCodec, clock: Clock, authorization: str) -> StepClaims:
+    """The attempt an ``Authorization: Bearer <step token>`` header names; ``Unauthenticated`` else."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthenticated("a step token is required (Authorization: Bearer …)")
+    try:
+        return tokens.verify(token.strip(), now=clock.now())
+    except TokenError as exc:
+        raise errors.Unauthenticated(exc.reason) from exc
+
+
+async def require_running_attempt(store: RunStore, claims: StepClaims) -> None:
+    """``Conflict`` unless the attempt ``claims`` names still runs (its run unfinished, the step RUNNING
+    in that attempt)."""
+    run = await store.get_run(Scope.of([claims.workspace_id]), claims.run_id)
+    state = (
+        next((s for s in run.node_states if s.node_id == claims.node_id), None) if run is not None else None
+    )
+    if (
+        run is None
+        or run.status.finished
+        or state is None
+        or state.status is not NodeRunStatus.RUNNING
+        or state.step is None
+        or state.step.attempt != claims.attempt
+    ):
+        raise errors.Conflict("the attempt this token was issued for is no longer running", {})
+
+
 class OutputTooLarge(errors.Invalid):
     """The body is larger than the output limit."""
 
@@ -46,13 +75,7 @@ class StepOutputService:
 
     def claims(self, authorization: str) -> StepClaims:
         """The attempt an ``Authorization: Bearer <step token>`` header names; ``Unauthenticated`` else."""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise errors.Unauthenticated("a step token is required (Authorization: Bearer …)")
-        try:
-            return self._tokens.verify(token.strip(), now=self._clock.now())
-        except TokenError as exc:
-            raise errors.Unauthenticated(exc.reason) from exc
+        return bearer_claims(self._tokens, self._clock, authorization)
 
     async def accept(self, claims: StepClaims, body: bytes) -> StepOutputRecord:
         """Keep ``body`` as the output of the attempt ``claims`` names (audited: the step's pod is the
@@ -76,21 +99,7 @@ class StepOutputService:
             output: Any = json.loads(body)
         except (UnicodeDecodeError, ValueError) as exc:
             raise errors.Invalid.field("body", "the output is not JSON") from exc
-        run = await self._store.get_run(Scope.of([claims.workspace_id]), claims.run_id)
-        state = (
-            next((s for s in run.node_states if s.node_id == claims.node_id), None)
-            if run is not None
-            else None
-        )
-        if (
-            run is None
-            or run.status.finished
-            or state is None
-            or state.status is not NodeRunStatus.RUNNING
-            or state.step is None
-            or state.step.attempt != claims.attempt
-        ):
-            raise errors.Conflict("the attempt this token was issued for is no longer running", {})
+        await require_running_attempt(self._store, claims)
         record = StepOutputRecord(
             run_id=claims.run_id,
             node_id=claims.node_id,

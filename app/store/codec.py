@@ -501,6 +501,7 @@ def run_to_doc(run: Run) -> Document:
         "warnings": list(run.warnings),
         "kind": run.kind.value,
         "trigger_data": run.trigger_data,
+        "trigger_id": run.trigger_id,
     }
 
 
@@ -526,6 +527,7 @@ def run_from_doc(doc: Mapping[str, Any]) -> Run:
         warnings=tuple(str(warning) for warning in doc.get("warnings") or ()),
         kind=RunKind(doc.get("kind") or RunKind.DEPLOY.value),
         trigger_data=doc.get("trigger_data"),
+        trigger_id=doc.get("trigger_id"),
     )
 
 

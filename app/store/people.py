@@ -25,6 +25,7 @@ WORKSPACE_CONTENT: tuple[str, ...] = (
     "compose_imports",
     "builds",
     "workspace_files",
+    "workspace_secrets",
 )
 
 

@@ -12,9 +12,11 @@ from strawberry.scalars import JSON
 from app.domain.runs import AppliedObject as DomainAppliedObject
 from app.domain.runs import NodeRunState as DomainNodeRunState
 from app.domain.runs import Run as DomainRun
+from app.domain.runs import RunKind as DomainRunKind
 from app.domain.runs import RunLogLine as DomainLogLine
 from app.domain.runs import StepLogLine as DomainStepLogLine
 from app.domain.runs import StepOutcome as DomainStepOutcome
+from app.domain.triggers import mask_secrets
 from app.services.flow_runs import StepLogUpdate
 from schema.auth.types import User
 from schema.context import Info
@@ -56,9 +58,15 @@ class ObjectAction(Enum):
     PRUNED = "PRUNED"
 
 
-@strawberry.enum(description="What started a run.")
+@strawberry.enum(
+    description="What started a run: a person (MANUAL), a webhook call, a schedule, or another workflow's "
+    "run ending (RUN_COMPLETED)."
+)
 class TriggerKind(Enum):
     MANUAL = "MANUAL"
+    WEBHOOK = "WEBHOOK"
+    SCHEDULE = "SCHEDULE"
+    RUN_COMPLETED = "RUN_COMPLETED"
 
 
 @strawberry.enum(
@@ -193,9 +201,17 @@ class Run:
         description="Flow runs: what reached the End step (the outputs of several End steps reached, by "
         "node id); null until one is reached."
     )
+    trigger_id: strawberry.ID | None = strawberry.field(
+        description="The trigger that started it (null: a person did)."
+    )
+    trigger_data: JSON | None = strawberry.field(
+        description="Flow runs: what it started with (the Start step's output; a webhook's "
+        "`{body, query, headers}`), with the values of secret-looking keys (password, secret, token, key, "
+        "authorization, signature…) shown as `***`."
+    )
     started_by_id: strawberry.Private[str]
 
-    @strawberry.field(description="Who started it.")
+    @strawberry.field(description="Who started it (null when a trigger did: see `triggerId`).")
     async def started_by(self, info: Info) -> User | None:
         user = await info.context.loaders.users.load(self.started_by_id)
         return User.from_domain(user) if user else None
@@ -220,6 +236,8 @@ class Run:
             cancel_requested=run.cancel_requested,
             kind=RunKind(run.kind.value),
             result=_result(run),
+            trigger_id=strawberry.ID(run.trigger_id) if run.trigger_id else None,
+            trigger_data=mask_secrets(run.trigger_data) if run.kind is DomainRunKind.FLOW else None,
             started_by_id=run.started_by,
         )
 

@@ -209,7 +209,15 @@ async def test_deploy_operations_refuse_a_flow(gql: GraphQLClient) -> None:
 async def test_node_kinds_list_the_flow_kinds_with_their_ports(gql: GraphQLClient) -> None:
     token = (await gql.register("ada@example.com"))["token"]
     flow = (await gql.ok(KINDS, {"t": "FLOW"}, token=token))["nodeKinds"]
-    assert [k["kind"] for k in flow] == ["Start", "End", "Function", "HttpRequest", "Condition", "Merge"]
+    assert [k["kind"] for k in flow] == [
+        "Start",
+        "End",
+        "Function",
+        "HttpRequest",
+        "Condition",
+        "Merge",
+        "AiAgent",
+    ]
     assert {k["workflowType"] for k in flow} == {"FLOW"} and {k["category"] for k in flow} == {"flow"}
     by_kind = {k["kind"]: k for k in flow}
     assert [p["name"] for p in by_kind["Condition"]["outPorts"]] == ["true", "false"]

@@ -137,3 +137,42 @@ async def test_a_failing_step_says_why_and_its_log_has_the_traceback(gql: GraphQ
     text = "\n".join(message for _, message in lines)
     assert "looking up x" in text and "Traceback" in text and "KeyError" in text
     assert events[-1]["status"] == "FAILED"
+
+
+async def test_a_local_step_writes_a_record_of_its_workspace_with_its_step_token(gql: GraphQLClient) -> None:
+    token = (await gql.register("ada@example.com"))["token"]
+    code = (
+        "import json, os, urllib.request\n"
+        "def main(data):\n"
+        "    request = urllib.request.Request(\n"
+        "        os.environ['TRELLIS_DATA_URL'] + '/notes/records', data=json.dumps({'text': data['text']}).encode(),\n"
+        "        headers={'Authorization': 'Bearer ' + os.environ['TRELLIS_STEP_TOKEN'],\n"
+        "                 'Content-Type': 'application/json'}, method='POST')\n"
+        "    with urllib.request.urlopen(request) as answer:\n"
+        "        return {'status': answer.status, 'id': json.load(answer)['id']}\n"
+    )
+    wf, ws = await flow(
+        gql,
+        token,
+        [step("start", "Start"), step("save", "Function", code=code), step("end", "End")],
+        chain("start", "save", "end"),
+    )
+    schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+    await gql.ok(
+        """mutation($input: CreateDataSchemaInput!) { createDataSchema(input: $input) { dataSchema { id } } }""",
+        {"input": {"workspaceId": ws, "collection": "notes", "schema": schema}},
+        token=token,
+    )
+    run_id = (await gql.ok(RUN, {"id": wf, "data": {"text": "hello"}}, token=token))["runWorkflow"]["run"][
+        "id"
+    ]
+    run = await finished(gql, token, run_id)
+    assert run["status"] == "COMPLETED", run
+    saved = next(s for s in run["nodeStates"] if s["nodeId"] == "save")["step"]["output"]
+    assert saved["status"] == 201
+    records = await gql.ok(
+        """query($ws: ID!) { records(workspaceId: $ws, collection: "notes") { nodes { id data } } }""",
+        {"ws": ws},
+        token=token,
+    )
+    assert records["records"]["nodes"] == [{"id": saved["id"], "data": {"text": "hello"}}]

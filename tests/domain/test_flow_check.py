@@ -239,4 +239,5 @@ def test_every_kind_declares_its_ports() -> None:
         "HttpRequest": (["input"], ["output", "error"]),
         "Condition": (["input"], ["true", "false"]),
         "Merge": (["input"], ["output"]),
+        "AiAgent": (["input"], ["output", "error"]),
     }

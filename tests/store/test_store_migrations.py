@@ -447,3 +447,66 @@ async def test_mongo_runs_from_before_flow_runs_upgrade_as_deploy_runs(make: Mak
             await new.close()
     finally:
         await drop_mongo_database(url, name)
+
+
+async def test_runs_from_before_triggers_upgrade_with_no_trigger(tmp_path: Path, make: Make) -> None:
+    path = tmp_path / "trellis.db"
+    old = await open_sqlite(str(path), migrations=[step for step in MIGRATIONS if step.number < 16])
+    try:
+        user, workspace, scope = await make.tenant(old)
+        workflow = make.workflow(workspace.id)
+        await old.insert_workflow(workflow)
+        _, run = await old.start_run(scope, make.draft(user.id), make.run(workflow, heartbeat_at=T0))
+    finally:
+        await old.close()
+    assert {"triggers", "trigger_deliveries", "trigger_fires"}.isdisjoint(await tables(path))
+
+    new = await open_store(f"sqlite:///{path}")
+    try:
+        stored = await new.get_run(scope, run.id)
+        assert stored == run
+        assert stored is not None and stored.trigger_id is None
+        assert await new.list_triggers(scope, workflow.id) == []
+    finally:
+        await new.close()
+    assert {"triggers", "trigger_deliveries", "trigger_fires"} <= await tables(path)
+
+
+async def test_step_17_adds_empty_data_collections_to_an_existing_workspace(
+    tmp_path: Path, make: Make
+) -> None:
+    path = tmp_path / "trellis.db"
+    old = await open_sqlite(str(path), migrations=[step for step in MIGRATIONS if step.number < 17])
+    try:
+        _, workspace, scope = await make.tenant(old)
+    finally:
+        await old.close()
+    data_tables = {"data_schemas", "data_schema_versions", "data_records"}
+    assert data_tables.isdisjoint(await tables(path))
+
+    new = await open_store(f"sqlite:///{path}")
+    try:
+        assert await new.list_data_schemas(scope, workspace.id) == []
+    finally:
+        await new.close()
+    assert data_tables <= await tables(path)
+    assert 17 in await ledger(path)
+
+
+async def test_workspace_secrets_arrive_with_step_15_and_keep_earlier_data(
+    tmp_path: Path, make: Make
+) -> None:
+    path = tmp_path / "trellis.db"
+    old = await open_sqlite(str(path), migrations=[step for step in MIGRATIONS if step.number < 15])
+    try:
+        _, workspace = await make.register(old)
+    finally:
+        await old.close()
+    assert "workspace_secrets" not in await tables(path)
+    store = await open_sqlite(str(path))
+    try:
+        assert 15 in await store.applied_migrations()
+        assert "workspace_secrets" in await tables(path)
+        assert await store.list_workspace_secrets(Scope.of([workspace.id]), workspace.id) == []
+    finally:
+        await store.close()

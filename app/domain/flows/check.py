@@ -3,11 +3,14 @@
 Errors (the canvas is refused, nothing is saved): a node kind that is not a flow kind (Kubernetes kinds
 included), a value of the wrong type, a port its kind does not have, a second edge into a single in-port,
 more or fewer than one ``Start`` (an empty canvas is fine), a node not reachable from the Start, a cycle,
-an expression that does not compile or reads a step that is not upstream, both ``code`` and ``fileId``.
+an expression that does not compile or reads a step that is not upstream, both ``code`` and ``fileId``, an
+AiAgent's ``baseUrl`` that is not an http(s) URL (or holds credentials) or ``responseSchema`` that is not a
+JSON Schema (its ``promptTemplate`` is Jinja2, checked when the step runs: the domain does not load Jinja2).
 
 Warnings: unknown fields dropped; a Condition branch connected to nothing (the run simply ends there when
 that branch is taken). Incomplete (a warning at save, an error with ``strict``, as for topologies):
-required fields left empty, a Function with neither ``code`` nor ``fileId``.
+required fields left empty, a Function with neither ``code`` nor ``fileId``, an OPENAI_COMPATIBLE AiAgent
+with no ``baseUrl``, an ANTHROPIC one with no ``apiKeySecret``.
 
 Edges are stored with both handles filled in (the kind's default out-port, its single in-port), so the
 engine never guesses. Idempotent: checking the resulting canvas again gives the same canvas.
@@ -15,11 +18,16 @@ engine never guesses. Idempotent: checking the resulting canvas again gives the 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from app.domain.canvas_check import (
     MAX_DEPTH,
@@ -37,6 +45,9 @@ from app.domain.kinds import FieldSpec, FieldType, resolve_kind
 from app.domain.kinds.coerce import sanitise_fields
 from app.domain.problems import Problem, ProblemLog, index_path, key_path, show
 from app.domain.workflows import Canvas, Edge, Node, Position
+from app.domain.workspace_secrets import name_problem
+from app.domain.workspace_secrets import reference as secret_reference
+from app.domain.workspace_secrets import reference_problem as secret_reference_problem
 
 _STATUS = re.compile(r"^(?:[1-5][0-9][0-9]|[1-5]xx)$")
 
@@ -127,6 +138,8 @@ def _check_data(spec: FlowKindSpec, data: Any, path: str, log: ProblemLog) -> di
     if spec.kind == "Function" and clean.get("code") and clean.get("fileId"):
         log.error(f"{path}.fileId", "give either code or fileId, not both")
         del clean["fileId"]
+    if spec.kind == "AiAgent":
+        _check_ai_agent(clean, path, log)
     for index, status in enumerate(clean.get("expectedStatus", ())):
         if not _STATUS.match(status):
             log.error(
@@ -134,6 +147,46 @@ def _check_data(spec: FlowKindSpec, data: Any, path: str, log: ProblemLog) -> di
                 f"must be a status code (200) or a class (2xx), got {show(status)}",
             )
     return clean
+
+
+def _check_ai_agent(clean: dict[str, Any], path: str, log: ProblemLog) -> None:
+    """An AiAgent's baseUrl is an http(s) URL with a host (no credentials: the key is a secret) and its
+    responseSchema a JSON Schema (draft 2020-12) as JSON text; a bad one is dropped."""
+    base_url = clean.get("baseUrl")
+    if base_url:
+        parts = urlsplit(base_url)
+        problem = None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            problem = f"must be an http or https URL with a host, got {show(base_url)}"
+        elif parts.username or parts.password:
+            problem = "must not hold credentials: name the API key's workspace secret in apiKeySecret"
+        elif parts.query or parts.fragment:
+            problem = "must be a base URL without a query or fragment, e.g. https://api.openai.com/v1"
+        if problem:
+            log.error(f"{path}.baseUrl", problem)
+            del clean["baseUrl"]
+    schema_text = clean.get("responseSchema")
+    if schema_text:
+        problem = response_schema_problem(schema_text)
+        if problem:
+            log.error(f"{path}.responseSchema", problem)
+            del clean["responseSchema"]
+
+
+def response_schema_problem(text: str) -> str | None:
+    """Why ``text`` is not a usable JSON Schema for an answer (``None`` when it is one)."""
+    try:
+        schema = json.loads(text)
+    except ValueError as exc:
+        return f"must be a JSON Schema written as JSON; it does not parse: {exc}"
+    if not isinstance(schema, dict):
+        return f"must be a JSON Schema object, got {show(schema)}"
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path)
+        return f"is not a valid JSON Schema (draft 2020-12){f' at {where}' if where else ''}: {exc.message}"
+    return None
 
 
 # --- edges -------------------------------------------------------------------------------------------------
@@ -319,7 +372,13 @@ def _check_expressions(
     for node in nodes.values():
         path = f"nodes[{index_of[node.id]}].data"
         upstream = graph.walk(node.id, graph.predecessors)
+        _check_secret_names(node, path, log)
         for where, expression in _expressions(node, path):
+            if node.kind == "HttpRequest" and secret_reference(expression) is not None:
+                problem = secret_reference_problem(expression)  # {{ secrets.NAME }}: resolved at run time
+                if problem:
+                    log.error(where, problem)
+                continue
             parsed = parse(expression)
             if parsed.error:
                 log.error(where, parsed.error)
@@ -328,6 +387,21 @@ def _check_expressions(
                 problem = reference_problem(reference, known, upstream)
                 if problem:
                     log.error(where, problem)
+
+
+def _check_secret_names(node: Node, path: str, log: ProblemLog) -> None:
+    """A Function's ``secrets`` and an AiAgent's ``apiKeySecret`` name secrets (whether they exist is
+    checked when the step runs)."""
+    listed = node.data.get("secrets") if node.kind == "Function" else None
+    for index, name in enumerate(listed or ()):
+        problem = name_problem(name)
+        if problem:
+            log.error(index_path(f"{path}.secrets", index), f"{show(name)} {problem}")
+    key = node.data.get("apiKeySecret") if node.kind == "AiAgent" else None
+    if key:
+        problem = name_problem(key)
+        if problem:
+            log.error(f"{path}.apiKeySecret", f"{show(key)} {problem}")
 
 
 def _expressions(node: Node, path: str) -> list[tuple[str, str]]:
@@ -350,6 +424,16 @@ def _expressions(node: Node, path: str) -> list[tuple[str, str]]:
 
 def _lacking(spec: FlowKindSpec, node: Node, path: str, log: ProblemLog) -> None:
     _required(spec.fields, node.data, path, log)
+    if spec.kind == "AiAgent":
+        provider = node.data.get("provider") or "OPENAI_COMPATIBLE"
+        if provider == "OPENAI_COMPATIBLE" and not node.data.get("baseUrl"):
+            log.lack(
+                f"{path}.baseUrl",
+                "baseUrl is required for an OPENAI_COMPATIBLE provider: the API's base URL, e.g. "
+                "https://api.openai.com/v1",
+            )
+        if provider == "ANTHROPIC" and not node.data.get("apiKeySecret"):
+            log.lack(f"{path}.apiKeySecret", "name the workspace secret holding the Anthropic API key")
     if spec.kind == "Function" and not node.data.get("code") and not node.data.get("fileId"):
         log.lack(
             f"{path}.code", "the Function has no source yet: write code or choose a workspace file (fileId)"

@@ -7,8 +7,10 @@ no service-account token and no service links; ``activeDeadlineSeconds`` is the 
 
 A short-lived, immutable Secret of the same name holds the step's files — ``input.json``, the user's
 source and the runner (mounted read-only at ``/trellis/step``) — and the step token (given to the
-container only through a ``secretKeyRef``, never as a value in the Job's spec or as a file). It is made a
-dependent of the Job, so deleting the Job removes it too. ``/tmp`` is a small ``emptyDir``. The runner
+container only through a ``secretKeyRef``, never as a value in the Job's spec or as a file), and the values
+of the workspace secrets the step lists (``secret.<NAME>``, each given to the container as the variable
+``NAME`` through a ``secretKeyRef``; never mounted). It is made a dependent of the Job, so deleting the Job
+removes it too. ``/tmp`` is a small ``emptyDir``. The runner
 writes its result envelope (see :mod:`app.flows.runtimes`) to ``/dev/termination-log``, which the pod's
 status carries back.
 
@@ -48,6 +50,7 @@ STEP_DIR = "/trellis/step"
 SCRATCH_DIR = "/tmp"  # noqa: S108 - the container's own emptyDir
 RESULT_PATH = "/dev/termination-log"
 TOKEN_KEY = "token"
+SECRET_KEY_PREFIX = "secret."  # + a workspace secret's name: its key in the attempt's Secret
 USER_ID = 65532  # "nonroot" in distroless images; any unprivileged id works with the stock images
 DEFAULT_CPU = "500m"
 DEFAULT_MEMORY = "256Mi"
@@ -73,6 +76,7 @@ class FunctionJobSettings:
 
     images: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
     output_url: str = ""
+    data_url: str = ""  # the base of /v1/data for the step (empty: not given to it)
     poll_seconds: float = 2.0
     ttl_seconds_after_finished: int = 600
     scratch_size: str = "256Mi"
@@ -90,7 +94,8 @@ class StepProgram:
     """What one attempt runs: the runtime's name, its interpreter and the runner's file name (the command
     is ``<interpreter> /trellis/step/<runner_file>``), the files of the step's directory (name → content:
     the input, the user's source, the runner) and the runner contract's environment (``env``; the step
-    token reaches the container as ``token_env``, from the Secret)."""
+    token reaches the container as ``token_env``, from the Secret). ``secret_env``: workspace secrets,
+    name → value, given to the container as variables of those names from the Secret (never in the Job)."""
 
     runtime: str
     interpreter: str
@@ -98,6 +103,7 @@ class StepProgram:
     files: Mapping[str, bytes]
     env: Mapping[str, str]
     token_env: str
+    secret_env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +182,12 @@ def _b64(data: bytes) -> str:
 
 
 def secret_manifest(attempt: Attempt, program: StepProgram, token: str) -> dict[str, Any]:
-    """The attempt's Secret: the step's files and the step token (``token``), immutable."""
+    """The attempt's Secret: the step's files, the step token (``token``) and the values of the workspace
+    secrets the step reads, immutable."""
     data = {name: _b64(content) for name, content in program.files.items()}
     data[TOKEN_KEY] = _b64(token.encode())
+    for name, value in program.secret_env.items():
+        data[SECRET_KEY_PREFIX + name] = _b64(value.encode())
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -221,16 +230,30 @@ def step_resources(data: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _env(program: StepProgram, secret: str) -> list[dict[str, Any]]:
-    values = {
+def _plain_env(program: StepProgram) -> dict[str, str]:
+    return {
         **program.env,
         "HOME": SCRATCH_DIR,
         "TMPDIR": SCRATCH_DIR,
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    env: list[dict[str, Any]] = [{"name": name, "value": value} for name, value in values.items()]
+
+
+def reserved_env(program: StepProgram) -> frozenset[str]:
+    """The variables the runner contract sets, which a workspace secret may not replace."""
+    return frozenset({*_plain_env(program), program.token_env})
+
+
+def _env(program: StepProgram, secret: str) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = [
+        {"name": name, "value": value} for name, value in _plain_env(program).items()
+    ]
     env.append({"name": program.token_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": TOKEN_KEY}}})
+    env += [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": SECRET_KEY_PREFIX + name}}}
+        for name in sorted(program.secret_env)
+    ]
     return env
 
 

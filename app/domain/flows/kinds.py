@@ -32,6 +32,8 @@ RUNTIMES = ("python", "node", "bash")
 RETRY_ON = ("ERROR", "TIMEOUT", "OOM")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 MERGE_MODES = ("ALL", "ANY")
+AI_PROVIDERS = ("OPENAI_COMPATIBLE", "ANTHROPIC")
+MAX_AI_TOKENS = 200_000
 MAX_TIMEOUT_SECONDS = 86_400
 
 
@@ -97,6 +99,28 @@ INPUT_MAPPING = string_map(
     "arriving on this step's in-port. Empty: the input is `input` itself.",
 )
 
+RETRY = obj(
+    "retry",
+    "When a failed attempt is tried again.",
+    (
+        integer(
+            "attempts",
+            "Attempts in all, the first included (1: no retry).",
+            minimum=1,
+            maximum=10,
+            default=1,
+        ),
+        integer(
+            "backoffSeconds",
+            "Seconds between attempts, doubled after each.",
+            minimum=0,
+            maximum=3600,
+            default=10,
+        ),
+        string_list("on", "Which failures are retried.", options=RETRY_ON, default=("ERROR", "TIMEOUT")),
+    ),
+)
+
 START = FlowKindSpec(
     kind="Start",
     description="Where a run begins: its output is the run's trigger data (an empty object when none).",
@@ -145,29 +169,7 @@ FUNCTION = FlowKindSpec(
                 quantity("memory", "Memory, e.g. 256Mi; more ends the attempt with OOM.", default="256Mi"),
             ),
         ),
-        obj(
-            "retry",
-            "When a failed attempt is tried again.",
-            (
-                integer(
-                    "attempts",
-                    "Attempts in all, the first included (1: no retry).",
-                    minimum=1,
-                    maximum=10,
-                    default=1,
-                ),
-                integer(
-                    "backoffSeconds",
-                    "Seconds between attempts, doubled after each.",
-                    minimum=0,
-                    maximum=3600,
-                    default=10,
-                ),
-                string_list(
-                    "on", "Which failures are retried.", options=RETRY_ON, default=("ERROR", "TIMEOUT")
-                ),
-            ),
-        ),
+        RETRY,
         string_list("secrets", "Names of workspace secrets given to the code as environment variables."),
     ),
     in_ports=(_INPUT,),
@@ -230,7 +232,69 @@ MERGE = FlowKindSpec(
     default_out="output",
 )
 
+AI_AGENT = FlowKindSpec(
+    kind="AiAgent",
+    description="Asks a language model (an OpenAI-compatible chat-completions endpoint or Anthropic's "
+    "Messages API); its output is {answer, model, tokensIn, tokensOut, latencyMs, finishReason}.",
+    fields=(
+        enum(
+            "provider",
+            "The API spoken: OPENAI_COMPATIBLE (OpenAI, vLLM, Ollama, LiteLLM… at baseUrl) or ANTHROPIC.",
+            AI_PROVIDERS,
+            default="OPENAI_COMPATIBLE",
+        ),
+        string(
+            "baseUrl",
+            "The API's base URL, e.g. `https://api.openai.com/v1` (requests go to "
+            "`<baseUrl>/chat/completions`) or `http://ollama:11434/v1`; required for OPENAI_COMPATIBLE. "
+            "For ANTHROPIC it defaults to "
+            "`https://api.anthropic.com` (requests go to `<baseUrl>/v1/messages`).",
+        ),
+        string("model", "The model's name as the provider knows it, e.g. gpt-4o-mini.", required=True),
+        string(
+            "apiKeySecret",
+            "The name of the workspace secret holding the API key (read at execution, never shown); "
+            "required for ANTHROPIC, optional for a server that needs no key.",
+        ),
+        FieldSpec("systemPrompt", FieldType.TEXT, "The system prompt, sent as it is."),
+        FieldSpec(
+            "promptTemplate",
+            FieldType.TEXT,
+            "The user prompt: a Jinja2 template (sandboxed; an undefined name fails the step) over `input` "
+            "(the output arriving on the in-port) and `steps` (`steps.<nodeId>.output`), e.g. "
+            "`Summarise: {{ input.text }}` or `{{ input | tojson }}`.",
+            required=True,
+        ),
+        FieldSpec(
+            "temperature",
+            FieldType.NUMBER,
+            "Sampling temperature (0 to 2; the provider's default when empty).",
+            minimum=0,
+            maximum=2,
+        ),
+        integer(
+            "maxTokens",
+            "The most tokens the answer may have.",
+            minimum=1,
+            maximum=MAX_AI_TOKENS,
+            default=1024,
+        ),
+        FieldSpec(
+            "responseSchema",
+            FieldType.TEXT,
+            "Optional JSON Schema (draft 2020-12, as JSON text) the answer must satisfy: the model is asked "
+            "for JSON, the answer is parsed and validated, and an invalid one is sent back once with the "
+            "validation error to be repaired; the output's `answer` is then the parsed JSON.",
+        ),
+        TIMEOUT,
+        RETRY,
+    ),
+    in_ports=(_INPUT,),
+    out_ports=(_OUTPUT, _ERROR),
+    default_out="output",
+)
+
 FLOW_KINDS: Mapping[str, FlowKindSpec] = MappingProxyType(
-    {spec.kind: spec for spec in (START, END, FUNCTION, HTTP_REQUEST, CONDITION, MERGE)}
+    {spec.kind: spec for spec in (START, END, FUNCTION, HTTP_REQUEST, CONDITION, MERGE, AI_AGENT)}
 )
 """Every flow node kind, keyed by its name."""

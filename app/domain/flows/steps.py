@@ -17,6 +17,8 @@ REFUSED = "REFUSED"  # refused before running (egress guard, a template that doe
 CANCELLED = "CANCELLED"  # the run was cancelled while the attempt ran
 
 STEP_OUTPUT_PATH = "/v1/steps/output"
+DATA_PATH = "/v1/data"
+"""The base of the data collections' routes a step reaches with its step token (on the public URL)."""
 """Where a Function step's pod POSTs an output too large for its termination message (on the public URL)."""
 
 TIMEOUT_GRACE_SECONDS = 120.0

@@ -220,6 +220,35 @@ async def _flow_runs_and_step_records(db: AsyncDatabase[Doc]) -> None:
     )
 
 
+async def _workspace_secrets(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, "workspace_secrets")
+    await db["workspace_secrets"].create_index(
+        [("workspace_id", 1), ("name", 1)], unique=True, name="workspace_secrets_name"
+    )
+
+
+async def _triggers(db: AsyncDatabase[Doc]) -> None:
+    # Runs written before this step have no trigger_id (a person started them).
+    await ensure_collections(db, "triggers", "trigger_deliveries", "trigger_fires")
+    await db["triggers"].create_index([("workflow_id", 1), ("created_at", 1)], name="triggers_workflow")
+    await db["triggers"].create_index([("kind", 1), ("enabled", 1)], name="triggers_kind_enabled")
+    await db["triggers"].create_index([("source_workflow_id", 1)], name="triggers_source")
+    # Deliveries and fires are unique by _id (trigger id + delivery id / fire time).
+    await db["trigger_deliveries"].create_index([("trigger_id", 1)], name="trigger_deliveries_trigger")
+    await db["trigger_fires"].create_index([("trigger_id", 1)], name="trigger_fires_trigger")
+
+
+async def _data_collections(db: AsyncDatabase[Doc]) -> None:
+    # A schema document holds its versions (``history``), so an update is one atomic document write.
+    await ensure_collections(db, "data_schemas", "data_records")
+    await db["data_schemas"].create_index(
+        [("workspace_id", 1), ("collection", 1)], unique=True, name="data_schemas_collection"
+    )
+    await db["data_records"].create_index(
+        [("workspace_id", 1), ("collection", 1), ("_id", 1)], name="data_records_collection"
+    )
+
+
 MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(1, "users, sessions, workspaces and memberships", _identity),
     MongoMigration(2, "workflows and versions", _workflows),
@@ -235,6 +264,9 @@ MIGRATIONS: tuple[MongoMigration, ...] = (
     MongoMigration(12, "audit event origins and workspace index", _audit_origins),
     MongoMigration(13, "workflow types and workspace files", _flows_and_files),
     MongoMigration(14, "flow runs, step outputs and step logs", _flow_runs_and_step_records),
+    MongoMigration(15, "workspace secrets", _workspace_secrets),
+    MongoMigration(16, "flow triggers, webhook deliveries and schedule fires", _triggers),
+    MongoMigration(17, "data collections: schemas, their versions and records", _data_collections),
 )
 
 

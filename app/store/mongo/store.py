@@ -13,6 +13,7 @@ from app.store.mongo.backup import MongoBackup
 from app.store.mongo.builds import MongoBuilds
 from app.store.mongo.clusters import MongoClusters
 from app.store.mongo.connection import MongoDatabase, translate_errors
+from app.store.mongo.data_collections import MongoDataCollections
 from app.store.mongo.documents import Doc
 from app.store.mongo.files import MongoFiles
 from app.store.mongo.git import MongoGitCredentials
@@ -27,9 +28,11 @@ from app.store.mongo.registries import MongoRegistries
 from app.store.mongo.runs import MongoRuns
 from app.store.mongo.secrets import MongoSecretValues
 from app.store.mongo.step_records import MongoStepRecords
+from app.store.mongo.triggers import MongoTriggers
 from app.store.mongo.users import MongoUsers
 from app.store.mongo.versions import MongoVersions
 from app.store.mongo.workflows import MongoWorkflows
+from app.store.mongo.workspace_secrets import MongoWorkspaceSecrets
 from app.store.mongo.workspaces import MongoWorkspaces
 
 DEFAULT_DATABASE = "trellis"
@@ -56,6 +59,9 @@ class MongoStore(
     MongoRegistries,
     MongoBuilds,
     MongoFiles,
+    MongoDataCollections,
+    MongoWorkspaceSecrets,
+    MongoTriggers,
     MongoBackup,
 ):
     """The MongoDB store. Create it with :func:`open_mongo`; ``close()`` it when done."""

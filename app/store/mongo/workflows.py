@@ -27,6 +27,7 @@ from app.store.mongo.connection import MongoDatabase, translate_errors
 from app.store.mongo.documents import Doc, workflow_from_mongo, workflow_to_mongo
 from app.store.mongo.scoping import in_scope
 from app.store.mongo.step_records import delete_step_records
+from app.store.mongo.triggers import delete_triggers_of
 
 # The fields a compare-and-set rewrites; _id, workspace_id, type, created_by and created_at never change.
 _MUTABLE = ("name", "description", "status", "namespace", "cluster_id", "canvas", "revision", "updated_at")
@@ -148,5 +149,6 @@ class MongoWorkflows:
             await self._m.runs.delete_many(in_scope(scope, {"workflow_id": workflow_id}), session=session)
             await self._m.secret_values.delete_many({"workflow_id": workflow_id}, session=session)
             await self._m.node_healths.delete_many({"workflow_id": workflow_id}, session=session)
+            await delete_triggers_of(self._m, workflow_id, session)
 
         await self._m.transaction(write)

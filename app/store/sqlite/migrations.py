@@ -510,6 +510,107 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) STRICT, WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        15,
+        "workspace secrets",
+        (
+            # One row per (workspace, name); the value only as its ciphertext. Goes with its workspace.
+            """CREATE TABLE workspace_secrets (
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                name         TEXT NOT NULL,
+                description  TEXT NOT NULL,
+                ciphertext   TEXT NOT NULL,
+                created_by   TEXT NOT NULL,
+                created_at   TEXT NOT NULL,
+                updated_by   TEXT NOT NULL,
+                updated_at   TEXT NOT NULL,
+                PRIMARY KEY (workspace_id, name)
+            ) STRICT, WITHOUT ROWID""",
+        ),
+    ),
+    Migration(
+        16,
+        "flow triggers, webhook deliveries and schedule fires",
+        (
+            # The trigger that started a run (NULL: a person did).
+            "ALTER TABLE runs ADD COLUMN trigger_id TEXT",
+            # config is JSON text (a webhook's secret inside it is encrypted with the keyring).
+            """CREATE TABLE triggers (
+                id                 TEXT PRIMARY KEY,
+                workflow_id        TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+                workspace_id       TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                kind               TEXT NOT NULL,
+                name               TEXT NOT NULL,
+                enabled            INTEGER NOT NULL,
+                config             TEXT NOT NULL,
+                source_workflow_id TEXT,
+                created_by         TEXT NOT NULL,
+                created_at         TEXT NOT NULL,
+                updated_at         TEXT NOT NULL,
+                last_fired_at      TEXT,
+                last_run_id        TEXT,
+                cursor_at          TEXT
+            ) STRICT""",
+            "CREATE INDEX triggers_workflow ON triggers (workflow_id, created_at)",
+            "CREATE INDEX triggers_kind_enabled ON triggers (kind, enabled)",
+            "CREATE INDEX triggers_source ON triggers (source_workflow_id)",
+            # One row per delivery a sender made (its retries carry the same id): a replay starts nothing.
+            """CREATE TABLE trigger_deliveries (
+                trigger_id  TEXT NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
+                delivery_id TEXT NOT NULL,
+                run_id      TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                PRIMARY KEY (trigger_id, delivery_id)
+            ) STRICT, WITHOUT ROWID""",
+            # One row per schedule fire time: of several server processes exactly one inserts it.
+            """CREATE TABLE trigger_fires (
+                trigger_id TEXT NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
+                fire_at    TEXT NOT NULL,
+                fired_at   TEXT NOT NULL,
+                PRIMARY KEY (trigger_id, fire_at)
+            ) STRICT, WITHOUT ROWID""",
+        ),
+    ),
+    Migration(
+        17,
+        "data collections: schemas, their versions and records",
+        (
+            # The current schema of each collection (JSON text); every version is kept beside it.
+            """CREATE TABLE data_schemas (
+                id           TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                collection   TEXT NOT NULL,
+                schema       TEXT NOT NULL,
+                version      INTEGER NOT NULL,
+                created_by   TEXT NOT NULL,
+                created_at   TEXT NOT NULL,
+                updated_by   TEXT NOT NULL,
+                updated_at   TEXT NOT NULL
+            ) STRICT""",
+            "CREATE UNIQUE INDEX data_schemas_collection ON data_schemas (workspace_id, collection)",
+            """CREATE TABLE data_schema_versions (
+                schema_id  TEXT NOT NULL REFERENCES data_schemas (id) ON DELETE CASCADE,
+                version    INTEGER NOT NULL,
+                schema     TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (schema_id, version)
+            ) STRICT, WITHOUT ROWID""",
+            # Records as JSON text, listed by id within their collection.
+            """CREATE TABLE data_records (
+                id           TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+                collection   TEXT NOT NULL,
+                data         TEXT NOT NULL,
+                revision     INTEGER NOT NULL,
+                created_by   TEXT NOT NULL,
+                created_at   TEXT NOT NULL,
+                updated_by   TEXT NOT NULL,
+                updated_at   TEXT NOT NULL
+            ) STRICT""",
+            "CREATE INDEX data_records_collection ON data_records (workspace_id, collection, id)",
+        ),
+    ),
 )
 
 _LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -65,6 +65,8 @@ def run_row(run: Run) -> dict[str, Any]:
         row[column] = dumps(row[column])
     if run.kind is RunKind.DEPLOY:
         del row["kind"]
+    if run.trigger_id is None:
+        del row["trigger_id"]  # the column defaults to NULL (migration 16)
     if run.trigger_data is None:
         del row["trigger_data"]
     else:

@@ -10,6 +10,7 @@ from app.store.sqlite.backup import SqliteBackup
 from app.store.sqlite.builds import SqliteBuilds
 from app.store.sqlite.clusters import SqliteClusters
 from app.store.sqlite.connection import Database, connect
+from app.store.sqlite.data_collections import SqliteDataCollections
 from app.store.sqlite.files import SqliteFiles
 from app.store.sqlite.git import SqliteGitCredentials
 from app.store.sqlite.identities import SqliteIdentities
@@ -23,9 +24,11 @@ from app.store.sqlite.registries import SqliteRegistries
 from app.store.sqlite.runs import SqliteRuns
 from app.store.sqlite.secrets import SqliteSecretValues
 from app.store.sqlite.step_records import SqliteStepRecords
+from app.store.sqlite.triggers import SqliteTriggers
 from app.store.sqlite.users import SqliteUsers
 from app.store.sqlite.versions import SqliteVersions
 from app.store.sqlite.workflows import SqliteWorkflows
+from app.store.sqlite.workspace_secrets import SqliteWorkspaceSecrets
 from app.store.sqlite.workspaces import SqliteWorkspaces
 
 
@@ -50,6 +53,9 @@ class SqliteStore(
     SqliteRegistries,
     SqliteBuilds,
     SqliteFiles,
+    SqliteDataCollections,
+    SqliteWorkspaceSecrets,
+    SqliteTriggers,
     SqliteBackup,
 ):
     """The embedded default store. Create it with :func:`open_sqlite`; ``close()`` it when done."""

@@ -1,0 +1,1 @@
+"""Data collections: schemas and records."""

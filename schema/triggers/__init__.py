@@ -1,0 +1,1 @@
+"""Flow triggers: webhook, schedule and run-completed triggers of FLOW workflows."""
