@@ -417,3 +417,34 @@ async def test_a_flow_with_function_steps_needs_a_cluster(gql: GraphQLClient) ->
     assert "cluster" in error["message"]
     runs = await gql.ok("query($id: ID!) { runs(workflowId: $id) { totalCount } }", {"id": wf}, token=token)
     assert runs["runs"]["totalCount"] == 0
+
+
+async def test_a_workspace_secret_reaches_the_pod_only_through_the_attempt_secret(
+    kube_api: Any, pods_wait: None, gql: GraphQLClient
+) -> None:
+    canary = "canary-7f3c2a9e"
+    nodes = [node("start", "Start"), function("call", secrets=["API_KEY"]), node("end", "End")]
+    token, wf = await make_flow(gql, kube_api, nodes, [edge("start", "call"), edge("call", "end")])
+    ws = (await gql.ok("query($id: ID!) { workflow(id: $id) { workspaceId } }", {"id": wf}, token=token))[
+        "workflow"
+    ]["workspaceId"]
+    await gql.ok(
+        "mutation($input: SetSecretInput!) { setSecret(input: $input) { secret { name } } }",
+        {"input": {"workspaceId": ws, "name": "API_KEY", "value": canary}},
+        token=token,
+    )
+    run_id = await start(gql, token, wf)
+    pod = await StepPod.of(kube_api, run_id, "call", 1)
+    name = attempt_name(run_id, "call", 1)
+    job = kube_api.get("Job", NAMESPACE, name)
+    assert canary not in json.dumps(job)  # never in the Job spec: a secretKeyRef to the attempt's Secret
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == name
+    secret = kube_api.get("Secret", NAMESPACE, name)
+    key = env["API_KEY"]["valueFrom"]["secretKeyRef"]["key"]
+    assert base64.b64decode(secret["data"][key]).decode() == canary
+    await pod.succeed({"ok": True})
+    run = await until(gql, token, run_id, ended)
+    assert run["status"] == "COMPLETED"
+    assert attempt_objects(kube_api, run_id, "call", 1) == []
+    assert canary not in json.dumps(run)
