@@ -27,6 +27,7 @@ from app.http import metrics as metrics_route
 from app.http.middleware import BodyLimit, RequestId, WebSocketOrigins
 from app.http.origin import RequestOrigins
 from app.kube.gateway import KubeGateway
+from app.kube.status import assess
 from app.kube.tracking import KubeLiveTracker
 from app.kube.watching import WatchSettings
 from app.observability.metrics import Metrics
@@ -158,6 +159,7 @@ def create_app(
                 store=store,
                 clock=clock,
                 gateway=KubeGateway(),
+                assess=assess,
                 renderer=ManifestRenderer(default_templates_dir()),
                 bus=bus,
                 tasks=tasks,

@@ -407,8 +407,11 @@ class ClusterSession(Protocol):
         """The API server's ``gitVersion`` (``v1.30.2``)."""
         ...
 
-    async def apply(self, manifest: Manifest, *, field_manager: str, dry_run: bool = False) -> Manifest:
-        """Server-side apply (never forced); returns the object as the server answered."""
+    async def apply(
+        self, manifest: Manifest, *, field_manager: str, dry_run: bool = False, force: bool = False
+    ) -> Manifest:
+        """Server-side apply; returns the object as the server answered. Runs never force; ``force`` takes
+        back fields another manager took from ``field_manager`` (``syncWorkflow`` undoing drift)."""
         ...
 
     async def get(self, api_version: str, kind: str, name: str, namespace: str | None) -> Manifest | None: ...
@@ -467,6 +470,12 @@ class ClusterGateway(Protocol):
     ) -> AbstractAsyncContextManager[LiveClusterSession]:
         """Open a session; closing the context closes its HTTP connections."""
         ...
+
+
+class ObjectAssessor(Protocol):
+    """The health of one object exactly as the API server returned it (``app.kube.status.assess``)."""
+
+    def __call__(self, obj: Mapping[str, Any]) -> Health: ...
 
 
 # --- Clusters, Secret values and runs in the store ------------------------------------------------

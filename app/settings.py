@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     page_size_max: int = Field(100, gt=0)
 
     cluster_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    inventory_cache_seconds: float = Field(10.0, ge=0, le=300)
     run_heartbeat_seconds: float = Field(5.0, gt=0)
     run_lease_seconds: float = Field(30.0, gt=0)
     run_log_lines_max: int = Field(2000, ge=100)
@@ -103,6 +104,7 @@ class Settings(BaseSettings):
     broadcast_reconnect_first_seconds: float = Field(1.0, gt=0)
     broadcast_reconnect_max_seconds: float = Field(30.0, gt=0)
     subscription_recheck_seconds: float = Field(5.0, gt=0, le=60)
+    presence_ttl_seconds: float = Field(30.0, gt=0, le=600)  # a viewer not heard of for this long left
     ws_connection_init_seconds: float = Field(10.0, gt=0, le=300)  # no connection_init by then: 4408
     exec_ticket_seconds: float = Field(30.0, gt=0, le=300)
     watch_backoff_first_seconds: float = Field(5.0, gt=0)

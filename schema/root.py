@@ -24,17 +24,20 @@ from schema.builds.operations import BuildMutation, BuildQuery, BuildSubscriptio
 from schema.clusters.operations import ClusterMutation, ClusterQuery
 from schema.data.operations import DataMutation, DataQuery
 from schema.documents import DocumentCache
+from schema.drift.operations import DriftMutation, DriftQuery
 from schema.errors import ErrorCode, apply_code
 from schema.files.operations import FileMutation, FileQuery
 from schema.git.operations import GitMutation, GitQuery
 from schema.git_imports.operations import GitImportMutation, GitImportQuery, GitImportSubscription
 from schema.imports import ImportMutation, ImportQuery
+from schema.inventory.operations import InventoryQuery
 from schema.kinds.operations import KindQuery
 from schema.live.diagnosis import DiagnosisMutation, DiagnosisQuery
 from schema.live.subscriptions import LiveSubscription
 from schema.live.terminals import TerminalMutation
 from schema.manifests.operations import ManifestQuery
 from schema.people.operations import PeopleMutation, PeopleQuery
+from schema.presence.operations import PresenceMutation, PresenceSubscription
 from schema.registries.operations import RegistryMutation, RegistryQuery
 from schema.runs.operations import RunMutation, RunQuery, RunSubscription
 from schema.secrets.operations import SecretMutation, SecretQuery
@@ -67,6 +70,8 @@ class Query(
     TriggerQuery,
     ManifestQuery,
     DiagnosisQuery,
+    DriftQuery,
+    InventoryQuery,
     ImportQuery,
     BuildQuery,
     AuditQuery,
@@ -95,6 +100,8 @@ class Mutation(
     TriggerMutation,
     TerminalMutation,
     DiagnosisMutation,
+    DriftMutation,
+    PresenceMutation,
     ImportMutation,
     BuildMutation,
 ):
@@ -129,7 +136,9 @@ class TrellisSchema(strawberry.Schema):
 @strawberry.type(
     description='Live streams. Authenticate in `connection_init` with `{"Authorization": "Bearer …"}`.'
 )
-class Subscription(LiveSubscription, GitImportSubscription, BuildSubscription, RunSubscription):
+class Subscription(
+    LiveSubscription, GitImportSubscription, BuildSubscription, RunSubscription, PresenceSubscription
+):
     pass
 
 

@@ -58,6 +58,8 @@ MUTATION_ACTIONS = {
     "importFromGit": "import.git",
     "runWorkflow": "run.start",
     "cancelRun": "run.cancel",
+    "syncWorkflow": "workflow.sync",
+    "updatePresence": "presence.update",
     "retryStep": "run.retryStep",
     "createTrigger": "trigger.create",
     "updateTrigger": "trigger.update",

@@ -67,7 +67,9 @@ class KubeSession:
         version = info.get("gitVersion") if isinstance(info, dict) else None
         return str(version or "unknown")
 
-    async def apply(self, manifest: Manifest, *, field_manager: str, dry_run: bool = False) -> Manifest:
+    async def apply(
+        self, manifest: Manifest, *, field_manager: str, dry_run: bool = False, force: bool = False
+    ) -> Manifest:
         api_version, kind, name, namespace = _identity(manifest)
         if not field_manager:
             raise invalid("fieldManager", "server-side apply needs a field manager")
@@ -82,7 +84,9 @@ class KubeSession:
             body = copy.deepcopy(manifest)
             body["metadata"]["namespace"] = self._default_namespace
         namespace = self._namespace(resource, namespace)
-        query = [("fieldManager", field_manager)]  # never force=true: conflicts are reported
+        query = [("fieldManager", field_manager)]  # runs never force: conflicts are reported
+        if force:  # syncWorkflow only: take back what another manager took from this one
+            query.append(("force", "true"))
         if dry_run:
             query.append(("dryRun", "All"))
         result = await self._call(

@@ -26,6 +26,7 @@ from app.ports import (
     ClusterGateway,
     EventBus,
     GitCloner,
+    ObjectAssessor,
     RegistryClient,
     Renderer,
     StepExecutor,
@@ -39,6 +40,7 @@ from app.services.builds import BuildQueueSettings, BuildService
 from app.services.clusters import ClusterService
 from app.services.data_collections import DataService
 from app.services.diagnosing import DiagnosisService
+from app.services.drift import DriftService
 from app.services.files import FileService
 from app.services.flow_clusters import FlowClusterSessions
 from app.services.flow_engine import FlowEngine, FlowEngineSettings
@@ -47,6 +49,7 @@ from app.services.git_credentials import GitCredentialService
 from app.services.git_imports import GitImportService, GitImportSettings
 from app.services.identity import IdentityPolicy, IdentityService
 from app.services.imports import ImportService
+from app.services.inventory import InventoryService
 from app.services.invitations import InvitationNotifier, InvitationService, LogInvitationNotifier
 from app.services.live_status import LiveStatusService
 from app.services.oauth_signin import OAuthSignIn, OAuthTiming
@@ -54,6 +57,7 @@ from app.services.paging import PageRules
 from app.services.passwords import LogPasswordResetNotifier, PasswordResetNotifier, PasswordService
 from app.services.people import PeopleService
 from app.services.pod_logs import PodLogService
+from app.services.presence import PresenceService, SaveNotices
 from app.services.previews import PreviewService
 from app.services.pull_secrets import PullSecretService
 from app.services.readiness import ReadinessService
@@ -106,6 +110,9 @@ class Services:
     live: LiveStatusService
     pod_logs: PodLogService
     diagnosis: DiagnosisService
+    inventory: InventoryService
+    drift: DriftService
+    presence: PresenceService
     imports: ImportService
     egress: EgressGuard
     git_credentials: GitCredentialService
@@ -139,13 +146,15 @@ def build_services(
     owner: str,
     cloner: GitCloner,
     registry_client: Callable[[EgressGuard], RegistryClient],
+    assess: ObjectAssessor,
     deliveries: Deliveries | None = None,
     step_executors: Mapping[str, StepExecutorFactory] | None = None,
 ) -> Services:
     """Every service of one server process; ``owner`` names this process in the runs it executes;
     ``registry_client`` builds the registry adapter around the egress guard made here;
     ``step_executors`` build the flow step executors the composition root adds (by kind: the AiAgent's,
-    whose Jinja2 sandbox services may not import) around the egress guard and the secrets reader."""
+    whose Jinja2 sandbox services may not import) around the egress guard and the secrets reader;
+    ``assess`` is the health check of cluster objects (``app.kube.status.assess``)."""
     auditor = Auditor(log=store, clock=clock)
     keyring = Keyring.from_setting(settings.encryption_keys.get_secret_value())
     egress = EgressGuard(
@@ -306,6 +315,7 @@ def build_services(
         password_resets=LogPasswordResetNotifier(),
     )
     front_end = (settings.frontend_url or settings.resolved_public_url).rstrip("/")
+    save_notices = SaveNotices(bus=bus, clock=clock)
     workflows = WorkflowService(
         store=store,
         clock=clock,
@@ -314,6 +324,7 @@ def build_services(
         teardown=Teardown(
             store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout, pull_secrets=pull_secrets
         ),
+        on_saved=save_notices,
     )
     invitations = InvitationService(
         store=store,
@@ -340,6 +351,24 @@ def build_services(
             state_ttl=timedelta(seconds=settings.oauth_state_seconds),
             code_ttl=timedelta(seconds=settings.oauth_code_seconds),
         ),
+    )
+    runs = RunService(
+        store=store,
+        executor=executor,
+        renderer=renderer,
+        secrets=secret_values,
+        keyring=keyring,
+        tasks=tasks,
+        clock=clock,
+        auditor=auditor,
+        paging=paging,
+        timing=RunTiming(
+            heartbeat=timedelta(seconds=settings.run_heartbeat_seconds),
+            lease=timedelta(seconds=settings.run_lease_seconds),
+        ),
+        owner=owner,
+        pull_secrets=pull_secrets,
+        flows=flow_runs,
     )
     return Services(
         identity=identity,
@@ -388,7 +417,9 @@ def build_services(
             auditor=auditor,
             max_output_bytes=settings.flow_output_max_bytes,
         ),
-        versions=VersionService(store=store, clock=clock, auditor=auditor, paging=paging),
+        versions=VersionService(
+            store=store, clock=clock, auditor=auditor, paging=paging, on_saved=save_notices
+        ),
         readiness=ReadinessService(store=store),
         clusters=ClusterService(
             store=store,
@@ -408,26 +439,30 @@ def build_services(
             timeout_seconds=timeout,
             pull_secrets=pull_secrets,
         ),
-        runs=RunService(
+        runs=runs,
+        drift=DriftService(
             store=store,
-            executor=executor,
             renderer=renderer,
             secrets=secret_values,
+            gateway=gateway,
             keyring=keyring,
-            tasks=tasks,
             clock=clock,
             auditor=auditor,
-            paging=paging,
-            timing=RunTiming(
-                heartbeat=timedelta(seconds=settings.run_heartbeat_seconds),
-                lease=timedelta(seconds=settings.run_lease_seconds),
-            ),
-            owner=owner,
+            runs=runs,
+            timeout_seconds=timeout,
             pull_secrets=pull_secrets,
-            flows=flow_runs,
         ),
         streams=StreamService(
             store=store, bus=bus, clock=clock, recheck_seconds=settings.subscription_recheck_seconds
+        ),
+        presence=PresenceService(
+            store=store,
+            bus=bus,
+            clock=clock,
+            auditor=auditor,
+            owner=owner,
+            ttl_seconds=settings.presence_ttl_seconds,
+            recheck_seconds=settings.subscription_recheck_seconds,
         ),
         terminals=TerminalService(
             store=store,
@@ -441,6 +476,16 @@ def build_services(
         live=live,
         pod_logs=PodLogService(store=store, gateway=gateway, keyring=keyring, timeout_seconds=timeout),
         diagnosis=DiagnosisService(store=store, workflows=workflows, auditor=auditor),
+        inventory=InventoryService(
+            store=store,
+            gateway=gateway,
+            keyring=keyring,
+            clock=clock,
+            assess=assess,
+            paging=paging,
+            timeout_seconds=timeout,
+            cache_seconds=settings.inventory_cache_seconds,
+        ),
         egress=egress,
         git_credentials=git_credentials,
         git_imports=GitImportService(

@@ -342,6 +342,8 @@ class ImportService:
                 at=self._clock.now(),
                 expected_revision=None if target.workflow_id is None else workflow.revision - 1,
             )
+            if target.workflow_id is not None:
+                await self._workflows.saved(principal, stored)
             return ImportedCompose(
                 workflow=stored,
                 imported_node_ids=imported_ids,

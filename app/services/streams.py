@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -38,13 +38,16 @@ class RunUpdate:
 
 @dataclass(frozen=True, slots=True)
 class WorkflowUpdate:
-    """One message of ``workflowStatus``: every node (METADATA, WORKFLOW_SYNC) or one node (NODE_UPDATE)."""
+    """One message of ``workflowStatus``: every node (METADATA, WORKFLOW_SYNC) or one node (NODE_UPDATE);
+    a WORKFLOW_SYNC after a save carries the new ``revision`` and who saved it (``saved_by``, a user id)."""
 
     type: EventType
     at: datetime
     workflow_id: str
     nodes: tuple[NodeHealth, ...] = ()
     message: str | None = None
+    revision: int | None = None
+    saved_by: str | None = None
 
 
 class StreamService:
@@ -105,7 +108,14 @@ class StreamService:
                 async for event in events:
                     if event.type is EventType.WORKFLOW_SYNC:
                         workflow = await self._workflow(await reauthorize(), workflow_id)
-                        yield await self._full(EventType.WORKFLOW_SYNC, workflow)
+                        full = await self._full(EventType.WORKFLOW_SYNC, workflow)
+                        saved_by = event.payload.get("savedBy")
+                        yield replace(
+                            full,
+                            at=event.at,
+                            revision=workflow.revision,
+                            saved_by=str(saved_by) if saved_by else None,
+                        )
                     elif event.type is EventType.NODE_UPDATE:
                         node_id = str(event.payload.get("nodeId"))
                         healths = [

@@ -14,6 +14,7 @@ from app.ports import Clock, VersionStore, WorkflowStore
 from app.services.auditing import Auditor
 from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
+from app.services.workflows import SavedHook
 
 MAX_TAG = 100
 MAX_DESCRIPTION = 2000
@@ -37,8 +38,15 @@ def version_cursor(version: Version) -> str:
 
 class VersionService:
     def __init__(
-        self, *, store: VersionServiceStore, clock: Clock, auditor: Auditor, paging: PageRules
+        self,
+        *,
+        store: VersionServiceStore,
+        clock: Clock,
+        auditor: Auditor,
+        paging: PageRules,
+        on_saved: SavedHook | None = None,
     ) -> None:
+        self._on_saved = on_saved
         self._store = store
         self._clock = clock
         self._auditor = auditor
@@ -128,6 +136,8 @@ class VersionService:
                 updated_at=now,
             )
             version, saved = await self._store.restore_version(principal.scope, workflow.id, draft, restored)
+            if self._on_saved is not None:
+                await self._on_saved(principal, saved)
             record.detail = {"restoredFrom": str(number), "version": str(version.number)}
             return version, saved
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -31,6 +31,8 @@ from app.services.paging import PageRules, decode_cursor, encode_cursor
 from app.services.principals import Principal
 
 MAX_NAME = 100
+SavedHook = Callable[[Principal, Workflow], Awaitable[None]]
+"""Told of every stored write that bumped a workflow's revision (live collaboration's WORKFLOW_SYNC)."""
 MAX_DESCRIPTION = 2000
 CURSOR_LIST = "workflows"
 
@@ -112,8 +114,10 @@ class WorkflowService:
         auditor: Auditor,
         paging: PageRules,
         teardown: TeardownFn,
+        on_saved: SavedHook | None = None,
     ) -> None:
         self._teardown = teardown
+        self._on_saved = on_saved
         self._store = store
         self._clock = clock
         self._auditor = auditor
@@ -245,7 +249,9 @@ class WorkflowService:
             if updated == current:
                 return current
             updated = replace(updated, revision=expected + 1, updated_at=self._clock.now())
-            return await self._store.replace_workflow(principal.scope, updated, expected)
+            stored = await self._store.replace_workflow(principal.scope, updated, expected)
+            await self.saved(principal, stored)
+            return stored
 
     async def delete(
         self,
@@ -300,7 +306,14 @@ class WorkflowService:
             saved = await self._store.replace_workflow(
                 principal.scope, planned.workflow, planned.workflow.revision - 1
             )
+            await self.saved(principal, saved)
             return replace(planned, workflow=saved)
+
+    async def saved(self, principal: Principal, workflow: Workflow) -> None:
+        """Tell the others ``principal`` stored a new revision of ``workflow`` (saves, updates, imports and
+        restores call it after their write)."""
+        if self._on_saved is not None:
+            await self._on_saved(principal, workflow)
 
     def planned_save(self, current: Workflow, canvas: Canvas, expected_revision: int) -> SavedCanvas:
         """What ``save`` stores over ``current`` (archived refused, ``canvas`` checked and sanitised, a

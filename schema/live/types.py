@@ -68,6 +68,12 @@ class WorkflowStatusEvent:
         description="Every node (METADATA, WORKFLOW_SYNC) or the changed one (NODE_UPDATE)."
     )
     message: str | None = strawberry.field(description="What went wrong (ERROR).")
+    revision: int | None = strawberry.field(
+        default=None, description="The workflow's revision now (WORKFLOW_SYNC)."
+    )
+    saved_by: strawberry.ID | None = strawberry.field(
+        default=None, description="The user whose save made this revision (WORKFLOW_SYNC after a save)."
+    )
 
     @classmethod
     def from_domain(cls, update: WorkflowUpdate) -> WorkflowStatusEvent:
@@ -77,6 +83,8 @@ class WorkflowStatusEvent:
             workflow_id=strawberry.ID(update.workflow_id),
             nodes=[NodeStatus.from_domain(n) for n in update.nodes],
             message=update.message,
+            revision=update.revision,
+            saved_by=strawberry.ID(update.saved_by) if update.saved_by else None,
         )
 
 

@@ -316,16 +316,30 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ),
 )
 
-GROUP_ORDER = ("apps", "batch", "networking.k8s.io", "autoscaling")
+# metrics.k8s.io/v1beta1 as metrics-server serves it (get and list only); added by
+# ``KubeApiServer.serve_metrics()``, absent otherwise, as on a cluster without metrics-server.
+METRICS_TYPES = (
+    ResourceType("metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, verbs=("get", "list")),
+    ResourceType("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, verbs=("get", "list")),
+)
+
+GROUP_ORDER = ("apps", "batch", "networking.k8s.io", "autoscaling", "metrics.k8s.io")
 
 
 class Registry:
     """Looks resource types up by URL parts or by kind."""
 
     def __init__(self, types: tuple[ResourceType, ...] = RESOURCE_TYPES) -> None:
-        self.types = types
-        self._by_path = {(t.group, t.version, t.plural): t for t in types}
+        self.types: tuple[ResourceType, ...] = ()
+        self._by_path: dict[tuple[str, str, str], ResourceType] = {}
         self._by_kind: dict[str, ResourceType] = {}
+        self.add(types)
+
+    def add(self, types: tuple[ResourceType, ...]) -> None:
+        """Serve more resource types from now on (types already served are left as they are)."""
+        types = tuple(t for t in types if (t.group, t.version, t.plural) not in self._by_path)
+        self.types = (*self.types, *types)
+        self._by_path.update({(t.group, t.version, t.plural): t for t in types})
         for t in types:
             for alias in (t.kind, t.kind.lower(), t.plural, t.singular, t.group_resource, *t.short_names):
                 self._by_kind.setdefault(alias, t)

@@ -22,6 +22,7 @@ from .discovery import DEFAULT_VERSION
 from .exec import ExecHandler, ExecSession
 from .kubeconfig import kubeconfig_dict, write_kubeconfig
 from .objects import shaped
+from .resources import METRICS_TYPES
 from .rest import build_app
 from .state import Failure, ForbidRule, RecordedRequest, ServerState
 from .store import BOOKMARK, CLOSE, Store
@@ -575,6 +576,11 @@ class KubeApiServer:
         await asyncio.wait_for(self._state.store.wait_for_watchers(count), within)
 
     # -- objects ------------------------------------------------------------------------------------------
+
+    def serve_metrics(self) -> None:
+        """Serve ``metrics.k8s.io/v1beta1`` as metrics-server does; the test sets usage by creating
+        ``PodMetrics`` / ``NodeMetrics`` objects (``containers[].usage``, ``usage``) with ``create``."""
+        self._call(self._state.registry.add, METRICS_TYPES)
 
     def create(self, obj: dict[str, Any], *, manager: str = TEST_MANAGER) -> dict[str, Any]:
         def run() -> dict[str, Any]:

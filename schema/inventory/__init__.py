@@ -1,0 +1,1 @@
+"""Cluster inventory: `clusterResources` and `clusterSummary`."""
